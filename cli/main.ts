@@ -1,0 +1,14 @@
+import { Command } from 'commander'
+import { serveCommand } from './serve.ts'
+import { adminCommands } from './admin.ts'
+
+const program = new Command()
+  .name('pkgway')
+  .description('Package distribution gateway speaking the Keygen release-engine protocols')
+  .option('-c, --config <file>', 'JSON config file (or PKGWAY_CONFIG)')
+  .showHelpAfterError()
+
+serveCommand(program)
+adminCommands(program)
+
+await program.parseAsync(process.argv)

@@ -1,0 +1,120 @@
+import { z } from 'zod'
+
+/**
+ * The one description of pkgway's settings: every key, its type, its default and where it comes from.
+ * Nothing outside config/ reads `process.env`; everything else receives a frozen {@link PkgwayConfig}.
+ */
+
+const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+
+const databaseUrl = z
+  .string()
+  .refine((v) => /^sqlite:/.test(v) || /^postgres(ql)?:\/\//.test(v), 'must start with sqlite: or postgres://')
+
+const s3Schema = z.object({
+  bucket: z.string().min(1),
+  region: z.string().min(1).default('us-east-1'),
+  endpoint: z.string().url().optional(),
+  /** Endpoint written into presigned URLs, when clients reach storage under another name than the gateway does. */
+  publicEndpoint: z.string().url().optional(),
+  forcePathStyle: z.boolean().default(false),
+  accessKeyId: z.string().optional(),
+  secretAccessKey: z.string().optional(),
+  prefix: z.string().default(''),
+})
+
+export const configSchema = z.object({
+  host: z.string().min(1).default('0.0.0.0'),
+  port: z.number().int().min(0).max(65535).default(8080),
+  /** Absolute base URL for generated links, e.g. https://dist.example.com. Derived from the request when unset. */
+  publicUrl: z
+    .string()
+    .url()
+    .refine((v) => /^https?:\/\//.test(v), 'must be an http(s) URL')
+    .optional(),
+  trustProxy: z.boolean().default(false),
+  databaseUrl: databaseUrl.default('sqlite:./data/pkgway.db'),
+  /** Directory for generated state (the signing secret when none is given). */
+  dataDir: z.string().min(1).default('./data'),
+  storage: z
+    .object({
+      kind: z.enum(['filesystem', 's3']).default('filesystem'),
+      root: z.string().min(1).default('./data/blobs'),
+      s3: s3Schema.optional(),
+      /** Lifetime of presigned and gateway-signed download URLs, in seconds. */
+      presignTtl: z.number().int().min(1).max(604800).default(900),
+      /** Lifetime of upload URLs, in seconds. */
+      uploadTtl: z.number().int().min(60).max(604800).default(3600),
+      /** `redirect`: clients get 303/307 to storage. `proxy`: the gateway streams the bytes itself. */
+      delivery: z.enum(['redirect', 'proxy']).default('redirect'),
+    })
+    .default({
+      kind: 'filesystem',
+      root: './data/blobs',
+      presignTtl: 900,
+      uploadTtl: 3600,
+      delivery: 'redirect',
+    })
+    .refine((s) => s.kind !== 's3' || s.s3 !== undefined, {
+      message: 'storage.s3 (bucket at least) is required when storage.kind is s3',
+      path: ['s3'],
+    }),
+  /** HMAC secret for gateway-signed blob URLs; generated and persisted under dataDir when unset. */
+  signingSecret: z.string().min(32, 'must be at least 32 characters').optional(),
+  logLevel: logLevel.default('info'),
+  /** Admin token installed at start (idempotent), for automation. */
+  bootstrapAdminToken: z.string().min(16).optional(),
+  workers: z
+    .object({
+      /** Run job workers inside `pkgway serve`. */
+      inProcess: z.boolean().default(true),
+      concurrency: z.number().int().min(1).max(64).default(2),
+      pollIntervalMs: z.number().int().min(10).max(60000).default(500),
+    })
+    .default({ inProcess: true, concurrency: 2, pollIntervalMs: 500 }),
+  pypi: z
+    .object({
+      passthrough: z.enum(['redirect', 'proxy', 'off']).default('redirect'),
+      upstream: z.string().url().default('https://pypi.org/simple/'),
+      upstreamTimeoutMs: z.number().int().min(100).max(120000).default(15000),
+    })
+    .default({ passthrough: 'redirect', upstream: 'https://pypi.org/simple/', upstreamTimeoutMs: 15000 }),
+})
+
+export type PkgwayConfig = z.infer<typeof configSchema>
+export type ConfigInput = z.input<typeof configSchema>
+
+/** How each environment variable maps onto a config key path, and how its text is parsed. */
+export type EnvKind = 'string' | 'int' | 'bool'
+export const envBindings: ReadonlyArray<readonly [string, readonly string[], EnvKind]> = [
+  ['PKGWAY_HOST', ['host'], 'string'],
+  ['PORT', ['port'], 'int'],
+  ['PKGWAY_PORT', ['port'], 'int'],
+  ['PKGWAY_PUBLIC_URL', ['publicUrl'], 'string'],
+  ['PKGWAY_TRUST_PROXY', ['trustProxy'], 'bool'],
+  ['PKGWAY_DATABASE_URL', ['databaseUrl'], 'string'],
+  ['PKGWAY_DATA_DIR', ['dataDir'], 'string'],
+  ['PKGWAY_STORAGE', ['storage', 'kind'], 'string'],
+  ['PKGWAY_STORAGE_ROOT', ['storage', 'root'], 'string'],
+  ['PKGWAY_STORAGE_DELIVERY', ['storage', 'delivery'], 'string'],
+  ['PKGWAY_PRESIGN_TTL', ['storage', 'presignTtl'], 'int'],
+  ['PKGWAY_UPLOAD_TTL', ['storage', 'uploadTtl'], 'int'],
+  ['PKGWAY_S3_BUCKET', ['storage', 's3', 'bucket'], 'string'],
+  ['PKGWAY_S3_REGION', ['storage', 's3', 'region'], 'string'],
+  ['PKGWAY_S3_ENDPOINT', ['storage', 's3', 'endpoint'], 'string'],
+  ['PKGWAY_S3_PUBLIC_ENDPOINT', ['storage', 's3', 'publicEndpoint'], 'string'],
+  ['PKGWAY_S3_FORCE_PATH_STYLE', ['storage', 's3', 'forcePathStyle'], 'bool'],
+  ['PKGWAY_S3_ACCESS_KEY_ID', ['storage', 's3', 'accessKeyId'], 'string'],
+  ['PKGWAY_S3_SECRET_ACCESS_KEY', ['storage', 's3', 'secretAccessKey'], 'string'],
+  ['PKGWAY_S3_PREFIX', ['storage', 's3', 'prefix'], 'string'],
+  ['PKGWAY_SIGNING_SECRET', ['signingSecret'], 'string'],
+  ['PKGWAY_LOG_LEVEL', ['logLevel'], 'string'],
+  ['PKGWAY_BOOTSTRAP_ADMIN_TOKEN', ['bootstrapAdminToken'], 'string'],
+  ['PKGWAY_WORKERS_IN_PROCESS', ['workers', 'inProcess'], 'bool'],
+  ['PKGWAY_WORKERS_CONCURRENCY', ['workers', 'concurrency'], 'int'],
+  ['PKGWAY_PYPI_PASSTHROUGH', ['pypi', 'passthrough'], 'string'],
+  ['PKGWAY_PYPI_UPSTREAM', ['pypi', 'upstream'], 'string'],
+]
+
+/** Names of the settings that hold secrets; never logged. */
+export const secretKeys = ['signingSecret', 'bootstrapAdminToken', 'storage.s3.secretAccessKey'] as const

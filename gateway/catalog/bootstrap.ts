@@ -1,0 +1,33 @@
+import { issueToken, findTokenByRaw } from '../auth/tokens.ts'
+import { createAccount, findAccount, firstAccount } from './accounts.ts'
+import type { Catalog } from './db.ts'
+import type { AccountRow } from './types.ts'
+
+export const DEFAULT_ACCOUNT_SLUG = 'default'
+
+export interface BootstrapResult {
+  account: AccountRow
+  /** The admin token created on this start, to be shown once; null when nothing new was created. */
+  createdToken: string | null
+}
+
+/**
+ * bootstrap makes sure the default account exists. On an empty catalog it creates the account and an admin
+ * token. A configured bootstrap token is installed idempotently instead of a generated one.
+ */
+export async function bootstrap(catalog: Catalog, bootstrapToken?: string): Promise<BootstrapResult> {
+  return catalog.db.transaction().execute(async (trx) => {
+    let account = (await findAccount(trx, DEFAULT_ACCOUNT_SLUG)) ?? (await firstAccount(trx))
+    const fresh = !account
+    if (!account) account = await createAccount(trx, DEFAULT_ACCOUNT_SLUG, 'Default')
+    if (bootstrapToken) {
+      if (!(await findTokenByRaw(trx, account, bootstrapToken))) {
+        await issueToken(trx, account, { bearerType: 'admin', bearerId: null, name: 'bootstrap', raw: bootstrapToken })
+      }
+      return { account, createdToken: null }
+    }
+    if (!fresh) return { account, createdToken: null }
+    const { raw } = await issueToken(trx, account, { bearerType: 'admin', bearerId: null, name: 'bootstrap' })
+    return { account, createdToken: raw }
+  })
+}

@@ -1,0 +1,129 @@
+import { randomUUID } from 'node:crypto'
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import SqliteDatabase from 'better-sqlite3'
+import { Kysely, type Migration, type MigrationProvider, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely'
+import pg from 'pg'
+import * as m001 from './migrations/001-initial.ts'
+import type { Database } from './types.ts'
+
+export type Dialect = 'sqlite' | 'postgres'
+
+/** Catalog is the open database plus what callers need to know about it. */
+export interface Catalog {
+  readonly db: Kysely<Database>
+  readonly dialect: Dialect
+  /** Applies every pending migration, in order. */
+  migrate(): Promise<void>
+  close(): Promise<void>
+}
+
+/** CatalogError is a database failure at start (unreachable server, unwritable file), with a one-line reason. */
+export class CatalogError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'CatalogError'
+  }
+}
+
+const migrations: Record<string, Migration> = { '001-initial': m001 }
+
+const provider: MigrationProvider = { getMigrations: async () => migrations }
+
+export const newId = (): string => randomUUID()
+export const now = (): string => new Date().toISOString()
+
+const int8 = 20
+// int8 columns hold counters, sizes and semver parts, all far below 2^53.
+const pgTypes = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === int8 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+}
+
+function openSqlite(path: string): Kysely<Database> {
+  if (path !== ':memory:') {
+    try {
+      mkdirSync(dirname(path), { recursive: true })
+    } catch (err) {
+      throw new CatalogError(`cannot create the directory of ${path}: ${(err as NodeJS.ErrnoException).code}`, {
+        cause: err,
+      })
+    }
+  }
+  let database: SqliteDatabase.Database
+  try {
+    database = new SqliteDatabase(path)
+    database.pragma('journal_mode = WAL')
+    database.pragma('busy_timeout = 5000')
+    database.pragma('foreign_keys = ON')
+    database.pragma('synchronous = NORMAL')
+  } catch (err) {
+    throw new CatalogError(`cannot open SQLite database ${path}: ${(err as Error).message}`, { cause: err })
+  }
+  return new Kysely<Database>({ dialect: new SqliteDialect({ database }) })
+}
+
+function openPostgres(url: string): Kysely<Database> {
+  const parsed = new URL(url)
+  const schema = parsed.searchParams.get('schema')
+  parsed.searchParams.delete('schema')
+  const pool = new pg.Pool({
+    connectionString: parsed.toString(),
+    max: 10,
+    connectionTimeoutMillis: 5000,
+    types: pgTypes,
+    ...(schema ? { options: `-c search_path=${schema}` } : {}),
+  })
+  // An idle client that errors (server restart) must not crash the process; the next query reconnects.
+  pool.on('error', () => {})
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+}
+
+/**
+ * openCatalog connects to `sqlite:<path>` or `postgres://…[?schema=name]` and checks the connection,
+ * so a bad URL fails at start with a {@link CatalogError} instead of at the first request.
+ */
+export async function openCatalog(url: string): Promise<Catalog> {
+  const dialect: Dialect = url.startsWith('sqlite:') ? 'sqlite' : 'postgres'
+  const db = dialect === 'sqlite' ? openSqlite(url.slice('sqlite:'.length)) : openPostgres(url)
+  const schema = dialect === 'postgres' ? (new URL(url).searchParams.get('schema') ?? undefined) : undefined
+  try {
+    if (dialect === 'postgres') {
+      if (schema) {
+        if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`invalid schema name ${schema}`)
+        await sql.raw(`create schema if not exists ${schema}`).execute(db)
+      }
+    }
+    await sql`select 1`.execute(db)
+  } catch (err) {
+    await db.destroy().catch(() => {})
+    const where = dialect === 'postgres' ? redactUrl(url) : url
+    throw new CatalogError(`cannot connect to ${where}: ${(err as Error).message || (err as Error).name}`, {
+      cause: err,
+    })
+  }
+  return {
+    db,
+    dialect,
+    async migrate() {
+      const migrator = new Migrator({ db, provider, migrationTableSchema: schema })
+      const { error, results } = await migrator.migrateToLatest()
+      if (error) {
+        const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown'
+        throw new CatalogError(`migration ${failed} failed: ${(error as Error).message}`, { cause: error })
+      }
+    },
+    close: () => db.destroy(),
+  }
+}
+
+/** redactUrl drops the password from a database URL so it can appear in errors. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url)
+    if (u.password) u.password = '***'
+    return u.toString()
+  } catch {
+    return 'the database'
+  }
+}

@@ -1,0 +1,55 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { GatewayError } from '../errors.ts'
+import { SizeMismatchError, validateKey } from './blob-store.ts'
+import { serveBlob } from './serve-blob.ts'
+import { BLOB_ROUTE, verifySignedBlob } from './signed-url.ts'
+
+type BlobRequest = FastifyRequest<{ Params: { '*': string }; Querystring: Record<string, string> }>
+
+/** signedKey verifies the URL's signature for this method and returns the blob key it grants. */
+function signedKey(fastify: FastifyInstance, request: BlobRequest): string {
+  const key = request.params['*']
+  try {
+    validateKey(key, fastify.blobs.name)
+  } catch {
+    throw new GatewayError('SIGNATURE_INVALID', 'The signed URL is invalid', 403)
+  }
+  const check = verifySignedBlob(fastify.signingSecret, request.method, key, request.query)
+  if (check === 'expired') throw new GatewayError('SIGNATURE_EXPIRED', 'The signed URL has expired', 403)
+  if (check !== 'ok') throw new GatewayError('SIGNATURE_INVALID', 'The signed URL is invalid', 403)
+  return key
+}
+
+/**
+ * blobRoute serves gateway-signed URLs for stores that cannot presign (filesystem): GET/HEAD with Range and
+ * ETag, and PUT, which answers exactly 200 because the keygen CLI treats any other status as a failure.
+ * see: ../shared/spec/keygen-cli-wire.md §3.3–3.4
+ */
+export async function blobRoute(fastify: FastifyInstance) {
+  // Uploads are raw bytes of any type; hand the stream through untouched.
+  fastify.removeAllContentTypeParsers()
+  fastify.addContentTypeParser('*', (_request, payload, done) => done(null, payload))
+
+  fastify.get(`/${BLOB_ROUTE}*`, async (request: BlobRequest, reply: FastifyReply) => {
+    const key = signedKey(fastify, request)
+    const filename = typeof request.query.filename === 'string' ? request.query.filename : undefined
+    reply.header('Cache-Control', 'private, max-age=0')
+    return serveBlob(fastify.blobs, key, request, reply, { filename })
+  })
+
+  fastify.put(`/${BLOB_ROUTE}*`, async (request: BlobRequest, reply: FastifyReply) => {
+    const key = signedKey(fastify, request)
+    const declared = request.headers['content-length']
+    const size = declared !== undefined && /^\d+$/.test(declared) ? Number(declared) : undefined
+    const body = request.body as NodeJS.ReadableStream | undefined
+    let info: Awaited<ReturnType<typeof fastify.blobs.write>>
+    try {
+      info = await fastify.blobs.write(key, (body ?? Buffer.alloc(0)) as never, { size })
+    } catch (err) {
+      if (err instanceof SizeMismatchError) throw new GatewayError('UPLOAD_INCOMPLETE', err.message, 400)
+      throw err
+    }
+    for (const listener of fastify.uploadListeners) await listener(key, info)
+    return reply.code(200).header('ETag', info.etag).send()
+  })
+}

@@ -1,0 +1,109 @@
+import type { Readable } from 'node:stream'
+import { GatewayError } from '../errors.ts'
+
+/** BlobInfo describes a stored object. */
+export interface BlobInfo {
+  key: string
+  size: number
+  /** Quoted strong ETag, as sent in HTTP headers. */
+  etag: string
+  lastModified: Date
+  contentType?: string
+}
+
+export interface ReadOptions {
+  /** First byte to return. */
+  offset?: number
+  /** Number of bytes to return from offset; to the end when absent. */
+  length?: number
+  signal?: AbortSignal
+}
+
+export interface WriteOptions {
+  /** Expected size; the write fails and leaves nothing behind when the body has another length. */
+  size?: number
+  contentType?: string
+  signal?: AbortSignal
+}
+
+export interface UrlOptions {
+  /** Lifetime in seconds; the store's default when absent. */
+  ttl?: number
+  /** Absolute base URL of the gateway (with any mount prefix), used by stores that sign gateway URLs. */
+  baseUrl: string
+  /** Suggested download filename (Content-Disposition). */
+  filename?: string
+}
+
+/**
+ * BlobStore is the storage contract every backend implements (filesystem, S3). Keys are `/`-separated
+ * relative paths built by keys.ts; stores validate them and never let one escape their root or bucket prefix.
+ */
+export interface BlobStore {
+  /** Name of the backend ('filesystem' | 's3'), as it appears in logs and errors. */
+  readonly name: string
+  /** Stat retrieves size, ETag and modification time of the object at key; throws BlobNotFoundError. */
+  stat(key: string): Promise<BlobInfo>
+  /** Read streams the object at key from an optional byte offset; throws BlobNotFoundError. */
+  read(key: string, opts?: ReadOptions): Promise<Readable>
+  /** Write stores body at key; the object becomes visible only once it is complete and of the expected size. */
+  write(key: string, body: Readable | Buffer, opts?: WriteOptions): Promise<BlobInfo>
+  /** Delete removes the object at key; deleting a missing object succeeds. */
+  delete(key: string): Promise<void>
+  /** List yields every key under prefix. */
+  list(prefix: string): AsyncIterable<string>
+  /** RedirectUrl returns a URL a client may fetch the object from without other credentials. */
+  redirectUrl(key: string, method: 'GET' | 'HEAD', opts: UrlOptions): Promise<string>
+  /** UploadUrl returns a URL a client may PUT the object's bytes to without other credentials. */
+  uploadUrl(key: string, opts: UrlOptions): Promise<string>
+  /** Check verifies the store is reachable and writable at start. */
+  check(): Promise<void>
+}
+
+export class BlobNotFoundError extends GatewayError {
+  constructor(
+    readonly key: string,
+    readonly store: string,
+  ) {
+    super('BLOB_NOT_FOUND', `${store}: blob not found: ${key}`, 404)
+  }
+}
+
+export class InvalidKeyError extends GatewayError {
+  constructor(
+    readonly key: string,
+    readonly store: string,
+  ) {
+    super('BLOB_KEY_INVALID', `${store}: invalid blob key: ${JSON.stringify(key)}`, 400)
+  }
+}
+
+export class SizeMismatchError extends GatewayError {
+  constructor(
+    readonly key: string,
+    readonly expected: number,
+    readonly actual: number,
+  ) {
+    super('BLOB_SIZE_MISMATCH', `expected ${expected} bytes but received ${actual}`, 400)
+  }
+}
+
+/** BlobStoreError is any other backend failure, with the backend's reason in one line. */
+export class BlobStoreError extends GatewayError {
+  constructor(store: string, detail: string, cause?: unknown) {
+    super('STORAGE_ERROR', `${store}: ${detail}`, 502, { cause })
+  }
+}
+
+// Printable, no backslash, no NUL; segments are checked separately.
+const keyPattern = /^[^\\\u0000-\u001f\u007f]+$/
+
+/** validateKey rejects keys that are empty, absolute, contain `.`/`..`/empty segments or control characters. */
+export function validateKey(key: string, store: string): string {
+  if (typeof key !== 'string' || key.length === 0 || key.length > 1024 || !keyPattern.test(key)) {
+    throw new InvalidKeyError(key, store)
+  }
+  const segments = key.split('/')
+  if (segments.some((s) => s === '' || s === '.' || s === '..')) throw new InvalidKeyError(key, store)
+  return key
+}

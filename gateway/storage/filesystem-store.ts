@@ -1,0 +1,183 @@
+import { randomUUID } from 'node:crypto'
+import { createReadStream, createWriteStream } from 'node:fs'
+import { mkdir, open, readdir, rename, rm, rmdir, stat, unlink } from 'node:fs/promises'
+import { dirname, join, relative, resolve, sep } from 'node:path'
+import { Readable, Transform } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import {
+  type BlobInfo,
+  BlobNotFoundError,
+  type BlobStore,
+  BlobStoreError,
+  type ReadOptions,
+  SizeMismatchError,
+  type UrlOptions,
+  validateKey,
+  type WriteOptions,
+} from './blob-store.ts'
+import { signedBlobUrl } from './signed-url.ts'
+
+const TMP_DIR = '.tmp'
+
+export interface FilesystemStoreOptions {
+  root: string
+  /** Secret for gateway-signed URLs. */
+  signingSecret: string
+  /** Default lifetime of download URLs, in seconds. */
+  presignTtl: number
+  /** Default lifetime of upload URLs, in seconds. */
+  uploadTtl: number
+}
+
+/**
+ * FilesystemStore keeps blobs as files under root. Writes go to root/.tmp and are renamed into place, so
+ * readers never see a partial object. It cannot presign, so its URLs point at the gateway's signed blob route.
+ */
+export class FilesystemStore implements BlobStore {
+  readonly name = 'filesystem'
+  readonly root: string
+
+  constructor(private readonly opts: FilesystemStoreOptions) {
+    this.root = resolve(opts.root)
+  }
+
+  private path(key: string): string {
+    validateKey(key, this.name)
+    const full = resolve(this.root, key)
+    if (!full.startsWith(this.root + sep)) throw new BlobNotFoundError(key, this.name)
+    return full
+  }
+
+  private fail(err: unknown, key: string): never {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') throw new BlobNotFoundError(key, this.name)
+    throw new BlobStoreError(this.name, `${code ?? 'error'} on ${key}`, err)
+  }
+
+  async stat(key: string): Promise<BlobInfo> {
+    const path = this.path(key)
+    try {
+      const s = await stat(path)
+      if (!s.isFile()) throw Object.assign(new Error('not a file'), { code: 'ENOENT' })
+      return { key, size: s.size, etag: `"${s.size.toString(16)}-${Math.floor(s.mtimeMs).toString(16)}"`, lastModified: s.mtime }
+    } catch (err) {
+      this.fail(err, key)
+    }
+  }
+
+  async read(key: string, opts: ReadOptions = {}): Promise<Readable> {
+    const path = this.path(key)
+    const handle = await open(path, 'r').catch((err) => this.fail(err, key))
+    const s = await handle.stat()
+    if (!s.isFile()) {
+      await handle.close()
+      throw new BlobNotFoundError(key, this.name)
+    }
+    const start = opts.offset ?? 0
+    const end = opts.length === undefined ? undefined : start + opts.length - 1
+    return createReadStream('', { fd: handle, start, end, signal: opts.signal, autoClose: true })
+  }
+
+  async write(key: string, body: Readable | Buffer, opts: WriteOptions = {}): Promise<BlobInfo> {
+    const path = this.path(key)
+    const tmp = join(this.root, TMP_DIR, randomUUID())
+    let written = 0
+    const counter = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        written += chunk.length
+        if (opts.size !== undefined && written > opts.size) cb(new SizeMismatchError(key, opts.size, written))
+        else cb(null, chunk)
+      },
+    })
+    try {
+      await mkdir(dirname(tmp), { recursive: true })
+      const source = Buffer.isBuffer(body) ? Readable.from([body]) : body
+      await pipeline(source, counter, createWriteStream(tmp, { flags: 'wx' }), { signal: opts.signal })
+      if (opts.size !== undefined && written !== opts.size) throw new SizeMismatchError(key, opts.size, written)
+      await mkdir(dirname(path), { recursive: true })
+      await rename(tmp, path)
+    } catch (err) {
+      await rm(tmp, { force: true })
+      if (err instanceof SizeMismatchError) throw err
+      if ((err as Error).name === 'AbortError') throw err
+      throw new BlobStoreError(this.name, `write ${key} failed: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, err)
+    }
+    return this.stat(key)
+  }
+
+  async delete(key: string): Promise<void> {
+    const path = this.path(key)
+    try {
+      await unlink(path)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return
+      this.fail(err, key)
+    }
+    // Prune now-empty parent directories so deleted releases leave no trace.
+    let dir = dirname(path)
+    while (dir.startsWith(this.root + sep)) {
+      try {
+        await rmdir(dir)
+      } catch {
+        break
+      }
+      dir = dirname(dir)
+    }
+  }
+
+  async *list(prefix: string): AsyncIterable<string> {
+    const walk = async function* (dir: string, root: string): AsyncIterable<string> {
+      let entries: import('node:fs').Dirent[]
+      try {
+        entries = await readdir(dir, { withFileTypes: true })
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return
+        throw err
+      }
+      for (const entry of entries) {
+        const full = join(dir, entry.name)
+        const key = relative(root, full).split(sep).join('/')
+        if (key === TMP_DIR) continue
+        if (entry.isDirectory()) yield* walk(full, root)
+        else if (entry.isFile()) yield key
+      }
+    }
+    for await (const key of walk(this.root, this.root)) {
+      if (key.startsWith(prefix)) yield key
+    }
+  }
+
+  async redirectUrl(key: string, _method: 'GET' | 'HEAD', opts: UrlOptions): Promise<string> {
+    validateKey(key, this.name)
+    return signedBlobUrl(
+      this.opts.signingSecret,
+      opts.baseUrl,
+      'GET',
+      key,
+      opts.ttl ?? this.opts.presignTtl,
+      opts.filename,
+    )
+  }
+
+  async uploadUrl(key: string, opts: UrlOptions): Promise<string> {
+    validateKey(key, this.name)
+    return signedBlobUrl(this.opts.signingSecret, opts.baseUrl, 'PUT', key, opts.ttl ?? this.opts.uploadTtl)
+  }
+
+  async check(): Promise<void> {
+    const probe = join(this.root, TMP_DIR, `probe-${randomUUID()}`)
+    try {
+      await mkdir(dirname(probe), { recursive: true })
+      const handle = await open(probe, 'wx')
+      await handle.write('ok')
+      await handle.close()
+      await unlink(probe)
+    } catch (err) {
+      throw new BlobStoreError(
+        this.name,
+        `storage root ${this.root} is not writable (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+        err,
+      )
+    }
+  }
+}
