@@ -59,3 +59,11 @@ export interface LicenseContext {
 export const ANONYMOUS: AnonymousPrincipal = { kind: 'anonymous' }
 
 export const isStaff = (p: Principal): p is StaffPrincipal => p.kind === 'staff'
+
+/** Roles that make a user (or its tokens) staff. */
+export type StaffRole = StaffPrincipal['role']
+
+export const isStaffRole = (role: UserRole): role is StaffRole => role !== 'user'
+
+/** A principal that presented valid credentials. */
+export type AuthenticatedPrincipal = Exclude<Principal, AnonymousPrincipal>

@@ -1,0 +1,143 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import type { Kysely } from 'kysely'
+import { type Executor, findAccount, firstAccount } from '../catalog/accounts.ts'
+import { DEFAULT_ACCOUNT_SLUG } from '../catalog/bootstrap.ts'
+import type { AccountRow, Database } from '../catalog/types.ts'
+import { GatewayError, notFound } from '../errors.ts'
+import { type Credentials, challengeHeader, challengeScheme, NO_CREDENTIALS, parseCredentials } from './credentials.ts'
+import { ANONYMOUS, type AuthenticatedPrincipal, type Principal } from './principal.ts'
+import { resolvePrincipal, UNAUTHENTICATED_DETAIL, unauthorized } from './resolve.ts'
+
+export interface AuthenticateOptions {
+  /** Challenge scheme of 401s when the client sent no credentials (or query ones). Default Bearer; OCI uses Basic. */
+  challenge?: 'Bearer' | 'Basic'
+  /** Realm of the `WWW-Authenticate` challenge. Default `keygen`. */
+  realm?: string
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The account of the request (`:account` param, else the default account); set by `authenticate`. */
+    account: AccountRow
+    /** Who is calling; ANONYMOUS when no credentials were sent. Set by `authenticate`. */
+    principal: Principal
+  }
+  interface FastifyContextConfig {
+    /**
+     * The route reads Basic `email:password` itself (the login route, `POST /v1/tokens`): such credentials are
+     * not resolved as a token; the principal stays ANONYMOUS and the handler reads {@link requestCredentials}.
+     */
+    passwordAuth?: boolean
+  }
+}
+
+/** The `WWW-Authenticate` value chosen for each authenticated request, for requireAuth and engines' own 401s. */
+const challenges = new WeakMap<FastifyRequest, string>()
+/** The parsed credentials of each request. */
+const parsed = new WeakMap<FastifyRequest, Credentials>()
+
+/**
+ * Default account id per catalog. Only the id is cached (an account's id never changes); the row itself is read
+ * on every request, so revisions and renames are seen by every gateway instance at once.
+ */
+const defaultAccountIds = new WeakMap<object, string>()
+
+/**
+ * authenticate resolves the account and the principal of every request of the scope it is registered in (the
+ * management API, each engine), so that its errors are rendered by that scope's error handler:
+ * 1. account: `request.params.account` (UUID or slug; unknown → 404 NOT_FOUND), else the default account
+ *    (slug `default`, else the oldest);
+ * 2. a `Keygen-Environment` header or `?environment=` → 400 ENVIRONMENT_NOT_SUPPORTED;
+ * 3. credentials → principal (none → ANONYMOUS; invalid → 401/403, never anonymous). On routes with
+ *    `config: { passwordAuth: true }`, Basic `email:password` is left to the handler ({@link requestCredentials}).
+ * Routes that need a bearer call {@link requireAuth}.
+ */
+async function authenticate(fastify: FastifyInstance, opts: AuthenticateOptions) {
+  const fallback = opts.challenge ?? 'Bearer'
+  const realm = opts.realm ?? 'keygen'
+  if (!fastify.hasRequestDecorator('account')) fastify.decorateRequest('account', null, [])
+  if (!fastify.hasRequestDecorator('principal')) fastify.decorateRequest('principal', null, [])
+
+  fastify.addHook('onRequest', async (request) => {
+    const db = fastify.catalog.db
+    request.account = await resolveAccount(db, request)
+    rejectEnvironment(request)
+    const credentials = parseCredentials({ authorization: request.headers.authorization, query: request.query })
+    parsed.set(request, credentials)
+    challenges.set(request, challengeHeader(challengeScheme(credentials, fallback), realm))
+    if (credentials.kind === 'basic-password' && request.routeOptions.config?.passwordAuth === true) {
+      request.principal = ANONYMOUS
+      return
+    }
+    request.principal = await resolvePrincipal(db, request.account, credentials, { realm, challenge: fallback })
+  })
+}
+
+async function resolveAccount(db: Kysely<Database>, request: FastifyRequest): Promise<AccountRow> {
+  const params = request.params as Record<string, unknown> | undefined
+  const requested = params?.account
+  if (typeof requested === 'string') {
+    const account = requested === '' ? undefined : await findAccount(db, requested)
+    if (!account) throw notFound(`The requested account '${requested}' was not found`)
+    return account
+  }
+  return defaultAccount(db)
+}
+
+/** defaultAccount is the account of unscoped routes: slug `default`, else the oldest account. */
+export async function defaultAccount(db: Kysely<Database>): Promise<AccountRow> {
+  const cached = defaultAccountIds.get(db)
+  if (cached) {
+    const account = await byId(db, cached)
+    if (account) return account
+    defaultAccountIds.delete(db)
+  }
+  const account = (await findAccount(db, DEFAULT_ACCOUNT_SLUG)) ?? (await firstAccount(db))
+  if (!account) throw notFound('The requested account was not found')
+  defaultAccountIds.set(db, account.id)
+  return account
+}
+
+const byId = (db: Executor, id: string) => db.selectFrom('accounts').selectAll().where('id', '=', id).executeTakeFirst()
+
+function rejectEnvironment(request: FastifyRequest): void {
+  if (request.headers['keygen-environment'] !== undefined) {
+    throw new GatewayError('ENVIRONMENT_NOT_SUPPORTED', 'is unsupported', 400, {
+      source: { header: 'Keygen-Environment' },
+    })
+  }
+  const query = request.query
+  if (typeof query === 'object' && query !== null && Object.hasOwn(query, 'environment')) {
+    throw new GatewayError('ENVIRONMENT_NOT_SUPPORTED', 'is unsupported', 400, {
+      source: { parameter: 'environment' },
+    })
+  }
+}
+
+/**
+ * authChallenge is the `WWW-Authenticate` value for a 401 on this request: the scheme the client used, else the
+ * scope's default, with the scope's realm. `Bearer realm="keygen"` outside an authenticate scope.
+ */
+export function authChallenge(request: FastifyRequest): string {
+  return challenges.get(request) ?? challengeHeader('Bearer')
+}
+
+/** requestCredentials is what the request presented (e.g. Basic email:password for a `passwordAuth` route). */
+export function requestCredentials(request: FastifyRequest): Credentials {
+  return parsed.get(request) ?? NO_CREDENTIALS
+}
+
+/**
+ * requireAuth returns the principal of an authenticated request, or throws 401 TOKEN_MISSING
+ * "You must be authenticated to complete the request" with the challenge header.
+ */
+export function requireAuth(request: FastifyRequest): AuthenticatedPrincipal {
+  const principal = request.principal ?? ANONYMOUS
+  if (principal.kind === 'anonymous') {
+    throw unauthorized('TOKEN_MISSING', UNAUTHENTICATED_DETAIL, authChallenge(request))
+  }
+  return principal
+}
+
+export default fp(authenticate, { name: 'pkgway-authenticate', fastify: '5.x' })
