@@ -1,10 +1,20 @@
 import { randomUUID } from 'node:crypto'
-import Fastify, { type FastifyInstance, type FastifyPluginAsync,
-  type FastifyRequest, type FastifyServerOptions } from 'fastify'
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyPluginAsync,
+  type FastifyReply,
+  type FastifyRequest,
+  type FastifyServerOptions,
+} from 'fastify'
 import type { PkgwayConfig } from '../config/schema.ts'
 import type { Catalog } from './catalog/db.ts'
-import errorHandler from './plugins/error-handler.ts'
+import errorHandler, { sendJsonApiErrors, toJsonApiError } from './plugins/error-handler.ts'
 import services from './plugins/services.ts'
+import { api } from './api/index.ts'
+import { artifactEvents } from './api/artifact-events.ts'
+import { engines } from './engines/index.ts'
+import { SCOPE_PREFIXES } from './scopes.ts'
 import type { BlobStore } from './storage/blob-store.ts'
 import { blobRoute } from './storage/blob-route.ts'
 
@@ -14,7 +24,6 @@ export interface PkgwayOptions {
   blobs: BlobStore
   signingSecret: string
 }
-
 
 /**
  * pkgway is the whole gateway as one Fastify plugin, so it can run alone (buildApp) or be mounted under a
@@ -36,7 +45,16 @@ export const pkgway: FastifyPluginAsync<PkgwayOptions> = async (fastify, opts) =
   fastify.get('/v1/ping', async (_request, reply) => reply.code(200).send({ status: 'ok' }))
   fastify.get('/healthz', async (_request, reply) => reply.code(200).send({ status: 'ok' }))
 
+  const events = artifactEvents(fastify)
+  fastify.uploadListeners.push((key) => events.uploaded(key))
   await fastify.register(blobRoute)
+
+  for (const scope of SCOPE_PREFIXES) {
+    await fastify.register(api, { prefix: scope })
+    for (const engine of engines) {
+      await fastify.register(engine.plugin, { prefix: `${scope}/engines/${engine.key}` })
+    }
+  }
 }
 
 /** Query parameters whose values are credentials or signatures; they never reach the logs. */
@@ -64,8 +82,23 @@ export function loggerOptions(config: PkgwayConfig): FastifyServerOptions['logge
   }
 }
 
+/**
+ * frameworkErrors renders what Fastify rejects before routing (bad percent-encoding, over-long parameters) as
+ * JSON:API too. Fastify's own message quotes the URL, which may carry a signature, so the detail is fixed.
+ */
+function frameworkErrors(err: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  const { status, error } = toJsonApiError(err)
+  reply.header('X-Request-Id', request.id)
+  if (status >= 500) return sendJsonApiErrors(request, reply, status, [error])
+  return sendJsonApiErrors(request, reply, status, [
+    { title: error.title, detail: 'The request URL is malformed', code: 'BAD_REQUEST' },
+  ])
+}
+
 /** buildApp creates a stand-alone gateway. It never listens; server.ts does. */
-export async function buildApp(opts: PkgwayOptions & { logger?: FastifyServerOptions['logger'] }): Promise<FastifyInstance> {
+export async function buildApp(
+  opts: PkgwayOptions & { logger?: FastifyServerOptions['logger'] },
+): Promise<FastifyInstance> {
   const app = Fastify({
     logger: opts.logger ?? loggerOptions(opts.config),
     trustProxy: opts.config.trustProxy,
@@ -73,6 +106,7 @@ export async function buildApp(opts: PkgwayOptions & { logger?: FastifyServerOpt
     bodyLimit: 1024 * 1024,
     forceCloseConnections: 'idle',
     routerOptions: { maxParamLength: 1024, ignoreDuplicateSlashes: true },
+    frameworkErrors,
   })
   await app.register(pkgway, opts)
   return app

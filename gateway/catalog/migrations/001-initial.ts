@@ -244,12 +244,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       .addColumn('created_at', 'text', (c) => c.notNull())
       .addColumn('updated_at', 'text', (c) => c.notNull())
       .execute()
-    await db.schema
-      .createIndex(`${table}_pair`)
-      .on(table)
-      .columns([left, 'entitlement_id'])
-      .unique()
-      .execute()
+    await db.schema.createIndex(`${table}_pair`).on(table).columns([left, 'entitlement_id']).unique().execute()
   }
 
   await db.schema

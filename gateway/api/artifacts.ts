@@ -1,0 +1,293 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { artifactInScope, canChooseDownloadTtl, canManageProduct } from '../auth/policy.ts'
+import { requireAuth } from '../auth/plugin.ts'
+import { bumpRevision, isUuid } from '../catalog/accounts.ts'
+import { newId, now } from '../catalog/db.ts'
+import { loadReleases } from '../catalog/release-query.ts'
+import type { ArtifactRow } from '../catalog/types.ts'
+import { badRequest, forbidden } from '../errors.ts'
+import { validateKey } from '../storage/blob-store.ts'
+import { proxyBlob } from '../storage/delivery.ts'
+import { artifactKey } from '../storage/keys.ts'
+import { artifactEvents } from './artifact-events.ts'
+import {
+  type AttrSpecs,
+  metadataIn,
+  parseResource,
+  relationshipId,
+  sendDocument,
+  unprocessableAttr,
+} from './jsonapi.ts'
+import {
+  type ArtifactFilters,
+  artifactFiltersFromQuery,
+  artifactNotFound,
+  findArtifact,
+  findRelease,
+  type LoadedArtifact,
+  scopedReleases,
+} from './lookup.ts'
+import { paginate, param, parsePage, sortByCreated } from './pagination.ts'
+import { artifactResource } from './serializers.ts'
+import { insertUnique } from './unique.ts'
+
+const MAX_FILESIZE = 5 * 1024 ** 3
+
+const createAttrs: AttrSpecs = {
+  filename: { kind: 'string', max: 255 },
+  filetype: { kind: 'string', nullable: true, max: 255 },
+  filesize: { kind: 'integer', nullable: true },
+  platform: { kind: 'string', nullable: true, max: 255 },
+  arch: { kind: 'string', nullable: true, max: 255 },
+  checksum: { kind: 'string', nullable: true, max: 4096 },
+  signature: { kind: 'string', nullable: true, max: 4096 },
+  metadata: { kind: 'object', nullable: true },
+}
+const updateAttrs: AttrSpecs = {
+  filesize: createAttrs.filesize,
+  checksum: createAttrs.checksum,
+  signature: createAttrs.signature,
+  metadata: createAttrs.metadata,
+}
+
+/** Keygen's `Prefer` header or `?prefer=` query parameter (array values are ignored). */
+function prefers(request: FastifyRequest, what: 'no-redirect' | 'no-download'): boolean {
+  const header = request.headers.prefer
+  const q = (request.query as Record<string, unknown>)?.prefer
+  return (typeof header === 'string' && header.split(',').some((p) => p.trim() === what)) || q === what
+}
+
+const lowerTrim = (v: unknown) => (typeof v === 'string' && v.trim() !== '' ? v.trim().toLowerCase() : null)
+
+function checkFilesize(v: unknown): number | null {
+  if (v === undefined || v === null) return null
+  const n = v as number
+  if (n < 0 || n > MAX_FILESIZE) {
+    throw unprocessableAttr('FILESIZE_INVALID', 'must be between 0 and 5368709120', '/data/attributes/filesize')
+  }
+  return n
+}
+
+async function createArtifact(request: FastifyRequest, reply: FastifyReply) {
+  requireAuth(request)
+  const { db } = request.server.catalog
+  const input = parseResource(request.body, 'artifacts', createAttrs, ['release'])
+  const a = input.attributes
+  const releaseId = relationshipId(input, 'release', 'releases')
+  if (!releaseId || !isUuid(releaseId))
+    throw unprocessableAttr('RELEASE_NOT_FOUND', 'must exist', '/data/relationships/release')
+  const [release] = await loadReleases(db, request.account.id, (q) =>
+    q.where('releases.id', '=', releaseId.toLowerCase()),
+  )
+  if (!release) throw unprocessableAttr('RELEASE_NOT_FOUND', 'must exist', '/data/relationships/release')
+  // The release is named in the body, not looked up in scope: another product's release is a 403.
+  if (!canManageProduct(request.principal, release.row.product_id)) throw forbidden()
+
+  if (typeof a.filename !== 'string' || a.filename.length === 0) {
+    throw badRequest('is missing', { pointer: '/data/attributes/filename' }, 'PARAMETER_MISSING')
+  }
+  const filename = a.filename
+  try {
+    validateKey(filename, 'artifact')
+  } catch {
+    throw unprocessableAttr(
+      'FILENAME_INVALID',
+      'must be a relative path without empty, . or .. segments',
+      '/data/attributes/filename',
+    )
+  }
+  const filetype = lowerTrim(a.filetype)?.replace(/^\.+/, '') || null
+  if (filetype && filename.includes('.') && !filename.toLowerCase().endsWith(`.${filetype}`)) {
+    throw unprocessableAttr(
+      'FILENAME_EXTENSION_INVALID',
+      'filename extension does not match filetype',
+      '/data/attributes/filename',
+    )
+  }
+  const ts = now()
+  const row: ArtifactRow = {
+    id: newId(),
+    account_id: request.account.id,
+    release_id: release.row.id,
+    filename,
+    filetype,
+    platform: lowerTrim(a.platform),
+    arch: lowerTrim(a.arch),
+    filesize: checkFilesize(a.filesize),
+    checksum: (a.checksum as string | null | undefined) ?? null,
+    signature: (a.signature as string | null | undefined) ?? null,
+    status: 'WAITING',
+    status_reason: null,
+    content_length: null,
+    sha256: null,
+    sha512: null,
+    metadata: a.metadata === undefined ? '{}' : metadataIn(a.metadata, '/data/attributes/metadata'),
+    created_at: ts,
+    updated_at: ts,
+  }
+  await db.transaction().execute(async (trx) => {
+    const taken = await trx
+      .selectFrom('artifacts')
+      .select('id')
+      .where('release_id', '=', row.release_id)
+      .where('filename', '=', filename)
+      .executeTakeFirst()
+    if (taken) throw unprocessableAttr('FILENAME_TAKEN', 'has already been taken', '/data/attributes/filename')
+    await insertUnique(() => trx.insertInto('artifacts').values(row).execute())
+    await artifactEvents(request.server).created(trx, row)
+    await bumpRevision(trx, row.account_id)
+  })
+  const url = await request.server.blobs.uploadUrl(artifactKey(row.account_id, row.release_id, row.filename), {
+    baseUrl: request.server.baseUrl(request),
+  })
+  // Echo filesize and filetype exactly as sent: the keygen CLI decodes them into its upload request, and the
+  // echoed filesize becomes the PUT's Content-Length. see: ../shared/spec/keygen-cli-wire.md §2.2
+  const doc = artifactResource(row, {
+    redirect: url,
+    filetype: a.filetype === undefined ? row.filetype : (a.filetype as string | null),
+    filesize: a.filesize === undefined ? row.filesize : (a.filesize as number | null),
+  })
+  reply.header('Location', url)
+  return sendDocument(request, reply, prefers(request, 'no-redirect') ? 200 : 307, { data: doc })
+}
+
+/** downloadTtl honours `?ttl=` (60 s to 1 week) for staff and product bearers only, as Keygen does. */
+function downloadTtl(request: FastifyRequest): number | undefined {
+  const raw = param(request.query, 'ttl')
+  if (raw === undefined || !canChooseDownloadTtl(request.principal)) return undefined
+  if (!/^\d{1,7}$/.test(raw) || Number(raw) < 60 || Number(raw) > 604800) {
+    throw badRequest('must be between 60 and 604800 seconds', { parameter: 'ttl' }, 'TTL_INVALID')
+  }
+  return Number(raw)
+}
+
+/**
+ * sendArtifact answers a download: 303 to the storage URL (or the bytes when delivery is `proxy`), or the
+ * artifact document when it is not downloadable or the client prefers no download.
+ * see: ../shared/spec/engines.md §3
+ */
+export async function sendArtifact(request: FastifyRequest, reply: FastifyReply, found: LoadedArtifact) {
+  const { row, release } = found
+  const downloadable = row.status === 'UPLOADED' && release.row.status !== 'YANKED'
+  if (!downloadable || prefers(request, 'no-download')) {
+    return sendDocument(request, reply, 200, { data: artifactResource(row) })
+  }
+  const key = artifactKey(row.account_id, row.release_id, row.filename)
+  const { config, blobs } = request.server
+  const filename = row.filename.split('/').pop()
+  if (config.storage.delivery === 'proxy' && !prefers(request, 'no-redirect'))
+    return proxyBlob(request, reply, key, filename)
+  const url = await blobs.redirectUrl(key, 'GET', {
+    baseUrl: request.server.baseUrl(request),
+    ttl: downloadTtl(request),
+    filename,
+  })
+  reply.header('Location', url)
+  return sendDocument(request, reply, prefers(request, 'no-redirect') ? 200 : 303, {
+    data: artifactResource(row, { redirect: url }),
+  })
+}
+
+type IdParams = { id: string }
+
+async function listArtifacts(request: FastifyRequest, filters: ArtifactFilters, releaseAlias?: string) {
+  const { db } = request.server.catalog
+  const releases = await scopedReleases(
+    db,
+    request.principal,
+    request.account.id,
+    filters,
+    releaseAlias ?? filters.release,
+  )
+  if (releases.length === 0) return []
+  const byId = new Map(releases.map((r) => [r.row.id, r]))
+  let q = db
+    .selectFrom('artifacts')
+    .selectAll()
+    .where('release_id', 'in', [...byId.keys()])
+  if (filters.status) q = q.where('status', '=', filters.status.toUpperCase() as ArtifactRow['status'])
+  for (const [column, value] of [
+    ['platform', filters.platform],
+    ['arch', filters.arch],
+    ['filetype', filters.filetype?.replace(/^\./, '').toLowerCase()],
+  ] as const) {
+    if (value === undefined) continue
+    q = value === '' ? q.where(column, 'is', null) : q.where(column, '=', value.toLowerCase())
+  }
+  const rows = await q.execute()
+  return rows.filter((row) => artifactInScope(request.principal, byId.get(row.release_id)!.facts, row))
+}
+
+export async function artifactRoutes(fastify: FastifyInstance) {
+  fastify.post('/artifacts', (request, reply) => createArtifact(request, reply))
+
+  fastify.get('/artifacts', async (request, reply) => {
+    const page = parsePage(request.query)
+    const rows = await listArtifacts(request, artifactFiltersFromQuery(request.query))
+    const { items, links } = paginate(request, sortByCreated(rows, page.order), page)
+    return sendDocument(request, reply, 200, { data: items.map((r) => artifactResource(r)), links })
+  })
+
+  // `/artifacts/<id or filename>` (filenames may contain `/`) and the "vanity" `/artifacts/<uuid>/<filename>`
+  // that engines hand to package managers; there the filename must be the artifact's own.
+  fastify.get<{ Params: { '*': string } }>('/artifacts/*', async (request, reply) => {
+    const path = request.params['*']
+    const slash = path.indexOf('/')
+    const head = slash === -1 ? path : path.slice(0, slash)
+    if (slash !== -1 && isUuid(head)) {
+      const found = await findArtifact(request, head)
+      if (found.row.filename !== path.slice(slash + 1)) throw artifactNotFound(path.slice(slash + 1))
+      return sendArtifact(request, reply, found)
+    }
+    return sendArtifact(request, reply, await findArtifact(request, path, artifactFiltersFromQuery(request.query)))
+  })
+
+  fastify.get<{ Params: { release: string; id: string } }>('/releases/:release/artifacts', async (request, reply) => {
+    const release = await findRelease(request, request.params.release)
+    const page = parsePage(request.query)
+    const rows = await listArtifacts(request, { ...artifactFiltersFromQuery(request.query), release: release.row.id })
+    const { items, links } = paginate(request, sortByCreated(rows, page.order), page)
+    return sendDocument(request, reply, 200, { data: items.map((r) => artifactResource(r)), links })
+  })
+
+  fastify.get<{ Params: { release: string; '*': string } }>(
+    '/releases/:release/artifacts/*',
+    async (request, reply) => {
+      const release = await findRelease(request, request.params.release)
+      return sendArtifact(request, reply, await findArtifact(request, request.params['*'], { release: release.row.id }))
+    },
+  )
+
+  fastify.patch<{ Params: IdParams }>('/artifacts/:id', async (request, reply) => {
+    requireAuth(request)
+    const input = parseResource(request.body, 'artifacts', updateAttrs)
+    const found = await findArtifact(request, request.params.id, artifactFiltersFromQuery(request.query))
+    if (!canManageProduct(request.principal, found.release.row.product_id)) throw forbidden()
+    const a = input.attributes
+    const patch: Partial<ArtifactRow> = { updated_at: now() }
+    if ('filesize' in a) patch.filesize = checkFilesize(a.filesize)
+    if ('checksum' in a) patch.checksum = a.checksum as string | null
+    if ('signature' in a) patch.signature = a.signature as string | null
+    if ('metadata' in a) patch.metadata = metadataIn(a.metadata, '/data/attributes/metadata')
+    const row = { ...found.row, ...patch }
+    await fastify.catalog.db.transaction().execute(async (trx) => {
+      await trx.updateTable('artifacts').set(patch).where('id', '=', row.id).execute()
+      if ('filesize' in a || 'checksum' in a) await artifactEvents(fastify).changed(trx, row)
+      await bumpRevision(trx, row.account_id)
+    })
+    return sendDocument(request, reply, 200, { data: artifactResource(row) })
+  })
+
+  fastify.delete<{ Params: { '*': string } }>('/artifacts/*', async (request, reply) => {
+    requireAuth(request)
+    const found = await findArtifact(request, request.params['*'], artifactFiltersFromQuery(request.query))
+    if (!canManageProduct(request.principal, found.release.row.product_id)) throw forbidden()
+    const { row } = found
+    await fastify.catalog.db.transaction().execute(async (trx) => {
+      await trx.deleteFrom('artifacts').where('id', '=', row.id).execute()
+      await bumpRevision(trx, row.account_id)
+    })
+    await fastify.blobs.delete(artifactKey(row.account_id, row.release_id, row.filename))
+    return reply.code(204).send()
+  })
+}

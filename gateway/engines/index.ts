@@ -1,0 +1,19 @@
+import type { FastifyPluginAsync } from 'fastify'
+import type { EngineKey } from '../catalog/types.ts'
+import { rawEngine } from './raw/routes.ts'
+import { pypiEngine } from './pypi/routes.ts'
+
+/**
+ * An engine is an encapsulated Fastify plugin with its own routes, error format and authentication
+ * challenge. Adding one is a new folder under engines/ plus one line in {@link engines}.
+ */
+export interface EngineModule {
+  key: EngineKey
+  /** Registered at `<scope>/engines/<key>` for both scopes, `/v1` and `/v1/accounts/:account`. */
+  plugin: FastifyPluginAsync
+}
+
+export const engines: EngineModule[] = [
+  { key: 'raw', plugin: rawEngine },
+  { key: 'pypi', plugin: pypiEngine },
+]

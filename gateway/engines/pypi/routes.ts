@@ -1,0 +1,101 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import authenticate from '../../auth/plugin.ts'
+import { ANONYMOUS, type Principal } from '../../auth/principal.ts'
+import { isUuid } from '../../catalog/accounts.ts'
+import { GatewayError } from '../../errors.ts'
+import { parseCoreMetadata } from './core-metadata.ts'
+import { forbidden, notAcceptable, notFound, REALM, unauthorized, usePlainTextErrors } from './errors.ts'
+import { negotiate } from './negotiate.ts'
+import { isValidProjectName, normalizeProjectName } from './normalize.ts'
+import { findProject, type PageContext, PypiPages } from './pages.ts'
+import { Upstream, upstreamProjectUrl } from './passthrough.ts'
+import { etagMatches, PAGE_MAX_AGE, sendPage } from './respond.ts'
+import { canShow, visibleFiles } from './visibility.ts'
+
+type ProjectRequest = FastifyRequest<{ Params: { project: string } }>
+type FileRequest = FastifyRequest<{ Params: { artifact: string; '*': string } }>
+
+/** denied is the show rule's answer: 401 with a Basic challenge so pip retries with credentials, else 403. */
+const denied = (p: Principal): GatewayError => (p.kind === 'anonymous' ? unauthorized() : forbidden())
+
+/**
+ * The PyPI engine: the PEP 503/691 simple repository API over the account's pypi packages, at
+ * `<scope>/engines/pypi/simple/[<project>/]`, plus `files/<artifact id>/<filename>` (303 to the artifact
+ * download route) and `files/<artifact id>/<filename>.metadata` (PEP 658), authorized exactly like the page.
+ * Names that are not a package of the account pass through to the public index (passthrough.ts).
+ * see: ../shared/spec/engines.md §2.2 · ../shared/spec/clients.md §1
+ */
+export async function pypiEngine(fastify: FastifyInstance) {
+  usePlainTextErrors(fastify)
+  await fastify.register(authenticate, { challenge: 'Basic', realm: REALM })
+  const config = fastify.config.pypi
+  const pages = new PypiPages(fastify.catalog.db)
+  const upstream = config.passthrough === 'proxy' ? new Upstream(config) : null
+  fastify.addHook('onClose', async () => upstream?.close())
+
+  /**
+   * pageContext needs no query of its own: authenticate reads the account row on every request, so its
+   * revision is current, and every catalog write bumps it (accounts.ts bumpRevision).
+   */
+  function pageContext(request: FastifyRequest): PageContext {
+    const { account, principal } = request
+    const revision = Number(account.revision)
+    return { account, revision, principal, baseUrl: fastify.baseUrl(request), now: Date.now() }
+  }
+
+  async function passThrough(request: FastifyRequest, reply: FastifyReply, normalized: string) {
+    request.log.debug({ engine: 'pypi', project: normalized, mode: config.passthrough }, 'pass-through')
+    if (config.passthrough === 'off') throw notFound()
+    // upstream exists only in proxy mode; redirect mode sends the client to the public index itself.
+    if (!upstream) return reply.redirect(upstreamProjectUrl(config.upstream, normalized), 307)
+    const page = await upstream.fetch(normalized, request.headers)
+    return reply.code(page.status).headers(page.headers).send(page.body)
+  }
+
+  async function serveIndex(request: FastifyRequest, reply: FastifyReply) {
+    const rep = negotiate(request.headers.accept)
+    if (!rep) throw notAcceptable()
+    return sendPage(request, reply, await pages.indexPage(pageContext(request), rep))
+  }
+
+  async function serveProject(request: ProjectRequest, reply: FastifyReply) {
+    const requested = request.params.project
+    if (!isValidProjectName(requested)) throw new GatewayError('BAD_REQUEST', 'invalid project name', 400)
+    const ctx = pageContext(request)
+    const pkg = findProject(await pages.packages(ctx), requested)
+    if (!pkg) return passThrough(request, reply, normalizeProjectName(requested))
+    if (!canShow(ctx.principal, pkg)) throw denied(ctx.principal)
+    const rep = negotiate(request.headers.accept)
+    if (!rep) throw notAcceptable()
+    return sendPage(request, reply, await pages.projectPage(ctx, pkg, rep, canShow(ANONYMOUS, pkg)))
+  }
+
+  async function serveFile(request: FileRequest, reply: FastifyReply) {
+    const { artifact, '*': name } = request.params
+    if (!isUuid(artifact)) throw notFound()
+    const ctx = pageContext(request)
+    const packageId = await pages.packageOf(ctx, artifact.toLowerCase())
+    const pkg = packageId ? (await pages.packages(ctx)).find((p) => p.id === packageId) : undefined
+    if (!pkg) throw notFound()
+    if (!canShow(ctx.principal, pkg)) throw denied(ctx.principal)
+    const rows = visibleFiles(ctx.principal, await pages.rows(ctx, pkg), ctx.now)
+    const row = rows.find((r) => r.artifactId === artifact.toLowerCase())
+    if (!row) throw notFound()
+    if (name === row.filename) {
+      const path = row.filename.split('/').map(encodeURIComponent).join('/')
+      return reply.redirect(`${ctx.baseUrl}v1/accounts/${ctx.account.id}/artifacts/${row.artifactId}/${path}`, 303)
+    }
+    if (name !== `${row.filename}.metadata` || row.coreMetadata === null) throw notFound()
+    const metadata = parseCoreMetadata(row.coreMetadata)
+    const isPublic = canShow(ANONYMOUS, pkg) && visibleFiles(ANONYMOUS, [row], ctx.now).length === 1
+    const etag = `"${metadata.sha256}"`
+    reply.header('ETag', etag).header('Vary', 'Authorization')
+    reply.header('Cache-Control', `${isPublic ? 'public' : 'private'}, max-age=${PAGE_MAX_AGE}`)
+    if (etagMatches(request.headers['if-none-match'], etag)) return reply.code(304).send()
+    return reply.code(200).type('text/plain; charset=utf-8').send(metadata.bytes)
+  }
+
+  for (const path of ['/simple', '/simple/']) fastify.get(path, serveIndex)
+  for (const path of ['/simple/:project', '/simple/:project/']) fastify.get(path, serveProject)
+  fastify.get('/files/:artifact/*', serveFile)
+}
