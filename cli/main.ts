@@ -1,6 +1,8 @@
 import { Command } from 'commander'
 import { serveCommand } from './serve.ts'
 import { adminCommands } from './admin.ts'
+import { vendorCommands } from './vendor/index.ts'
+import { workerCommand } from './worker.ts'
 
 const program = new Command()
   .name('pkgway')
@@ -10,5 +12,7 @@ const program = new Command()
 
 serveCommand(program)
 adminCommands(program)
+workerCommand(program)
+vendorCommands(program)
 
 await program.parseAsync(process.argv)

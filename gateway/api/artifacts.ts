@@ -269,11 +269,13 @@ export async function artifactRoutes(fastify: FastifyInstance) {
     if ('checksum' in a) patch.checksum = a.checksum as string | null
     if ('signature' in a) patch.signature = a.signature as string | null
     if ('metadata' in a) patch.metadata = metadataIn(a.metadata, '/data/attributes/metadata')
-    const row = { ...found.row, ...patch }
-    await fastify.catalog.db.transaction().execute(async (trx) => {
-      await trx.updateTable('artifacts').set(patch).where('id', '=', row.id).execute()
-      if ('filesize' in a || 'checksum' in a) await artifactEvents(fastify).changed(trx, row)
-      await bumpRevision(trx, row.account_id)
+    const { db } = fastify.catalog
+    const id = found.row.id
+    const row = await db.transaction().execute(async (trx) => {
+      await trx.updateTable('artifacts').set(patch).where('id', '=', id).execute()
+      if ('filesize' in a || 'checksum' in a) await artifactEvents(fastify).changed(trx, { ...found.row, ...patch })
+      await bumpRevision(trx, found.row.account_id)
+      return trx.selectFrom('artifacts').selectAll().where('id', '=', id).executeTakeFirstOrThrow()
     })
     return sendDocument(request, reply, 200, { data: artifactResource(row) })
   })

@@ -1,0 +1,57 @@
+import type { Command } from 'commander'
+import pino from 'pino'
+import { resolveSigningSecret } from '../config/load.ts'
+import { openCatalog } from '../gateway/catalog/db.ts'
+import { createBlobStore } from '../gateway/storage/index.ts'
+import { startWorkers } from '../workers/index.ts'
+import { configFor, run } from './common.ts'
+
+/**
+ * `pkgway worker` runs the background job workers alone (no HTTP), until SIGTERM or SIGINT. It may run next to
+ * `pkgway serve` (with or without in-process workers) and other `pkgway worker`s on the same catalog and storage.
+ * On a signal it stops claiming, lets running jobs finish (or hands them back to the queue) and exits 0.
+ */
+export function workerCommand(program: Command) {
+  program
+    .command('worker')
+    .description('run background job workers (upload processing) until SIGTERM')
+    .option('--concurrency <n>', 'jobs run at once (default: workers.concurrency)', (v) => {
+      const n = Number(v)
+      if (!Number.isInteger(n) || n < 1 || n > 64) throw new Error(`--concurrency must be 1..64 (got ${v})`)
+      return n
+    })
+    .action(
+      run(async (opts: { concurrency?: number }, command: Command) => {
+        const config = configFor(command)
+        const log = pino({ level: config.logLevel, base: { pid: process.pid, role: 'worker' } })
+        const catalog = await openCatalog(config.databaseUrl)
+        let blobs: ReturnType<typeof createBlobStore>
+        try {
+          await catalog.migrate()
+          blobs = createBlobStore(config, resolveSigningSecret(config))
+          await blobs.check()
+        } catch (err) {
+          await catalog.close().catch(() => {})
+          throw err
+        }
+        const workers = startWorkers({
+          catalog,
+          blobs,
+          config: { ...config.workers, ...(opts.concurrency ? { concurrency: opts.concurrency } : {}) },
+          log,
+        })
+        process.stdout.write(`pkgway: worker ${workers.id} running\n`)
+        await new Promise<void>((resolve) => {
+          const stop = (signal: string) => {
+            log.info({ signal }, 'shutting down')
+            resolve()
+          }
+          process.once('SIGTERM', () => stop('SIGTERM'))
+          process.once('SIGINT', () => stop('SIGINT'))
+        })
+        await workers.stop()
+        await catalog.close().catch(() => {})
+        process.exit(0)
+      }),
+    )
+}

@@ -1,0 +1,414 @@
+import { execFile, spawnSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { gzipSync } from 'node:zlib'
+import tarStream from 'tar-stream'
+import { createAccount, type Executor } from '../../gateway/catalog/accounts.ts'
+import { newId, now } from '../../gateway/catalog/db.ts'
+import type { ArtifactRow, EngineKey } from '../../gateway/catalog/types.ts'
+import type { BlobStore } from '../../gateway/storage/blob-store.ts'
+import { artifactKey } from '../../gateway/storage/keys.ts'
+
+/**
+ * Real package files for tests, built the way their ecosystems build them (npm pack, gem build, Python's zipfile),
+ * plus hand-made hostile archives (path traversal, links, zip bombs) and small catalog seeding helpers.
+ * Techniques follow /work/shared/tools/make-*.sh.
+ */
+
+const run = promisify(execFile)
+
+const has = (cmd: string, args: string[]) => {
+  try {
+    return spawnSync(cmd, args, { stdio: 'ignore' }).status === 0
+  } catch {
+    return false
+  }
+}
+
+export const tools = {
+  npm: has('npm', ['--version']),
+  gem: has('gem', ['--version']),
+  python: has('python3', ['--version']),
+}
+
+async function inTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), 'pkgway-fixture-'))
+  try {
+    return await fn(dir)
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
+/** buildNpmTarball runs `npm pack` on a tiny package; `packageJson` adds or overrides package.json fields. */
+export async function buildNpmTarball(name: string, version: string, packageJson: object = {}): Promise<Buffer> {
+  return inTempDir(async (dir) => {
+    const src = join(dir, 'src')
+    await mkdir(src)
+    const manifest = {
+      name,
+      version,
+      description: 'tiny test package',
+      main: 'index.js',
+      license: 'MIT',
+      ...packageJson,
+    }
+    await writeFile(join(src, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`)
+    await writeFile(join(src, 'index.js'), `module.exports = () => 'hello from ${name} ${version}'\n`)
+    const { stdout } = await run('npm', ['pack', '--pack-destination', dir, '--json', '--silent', '--ignore-scripts'], {
+      cwd: src,
+      env: { ...process.env, npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' },
+    })
+    const [packed] = JSON.parse(stdout) as [{ filename: string }]
+    return readFile(join(dir, packed.filename))
+  })
+}
+
+export interface GemSpec {
+  name: string
+  version: string
+  /** Runtime dependencies: name → requirement parts, e.g. `{ rack: ['>= 1.0', '< 3'] }`. */
+  runtime?: Record<string, string[]>
+  development?: Record<string, string[]>
+  requiredRubyVersion?: string
+  platform?: string
+}
+
+const rubyList = (parts: string[]) => parts.map((p) => JSON.stringify(p)).join(', ')
+
+/** buildGem runs `gem build` on a tiny gemspec. */
+export async function buildGem(spec: GemSpec): Promise<Buffer> {
+  return inTempDir(async (dir) => {
+    await mkdir(join(dir, 'lib'))
+    await writeFile(join(dir, 'lib', `${spec.name}.rb`), `module DemoGem; VERSION = '${spec.version}'; end\n`)
+    const lines = [
+      'Gem::Specification.new do |s|',
+      `  s.name = ${JSON.stringify(spec.name)}; s.version = ${JSON.stringify(spec.version)}; s.summary = "tiny test gem"`,
+      `  s.authors = ["lab"]; s.files = ["lib/${spec.name}.rb"]; s.license = "MIT"`,
+      spec.requiredRubyVersion ? `  s.required_ruby_version = ${JSON.stringify(spec.requiredRubyVersion)}` : '',
+      spec.platform ? `  s.platform = ${JSON.stringify(spec.platform)}` : '',
+      ...Object.entries(spec.runtime ?? {}).map(
+        ([n, r]) => `  s.add_runtime_dependency ${JSON.stringify(n)}, ${rubyList(r)}`,
+      ),
+      ...Object.entries(spec.development ?? {}).map(
+        ([n, r]) => `  s.add_development_dependency ${JSON.stringify(n)}, ${rubyList(r)}`,
+      ),
+      'end',
+    ]
+    await writeFile(join(dir, 'demo.gemspec'), `${lines.filter(Boolean).join('\n')}\n`)
+    await run('gem', ['build', 'demo.gemspec', '--silent', '-o', 'out.gem'], {
+      cwd: dir,
+      env: { ...process.env, HOME: dir },
+    })
+    return readFile(join(dir, 'out.gem'))
+  })
+}
+
+export interface WheelSpec {
+  name: string
+  version: string
+  /** Replaces the generated METADATA text. */
+  metadata?: string
+  /** Appends this many bytes of `a` to METADATA's description (a zip bomb when large: it compresses to little). */
+  metadataPadding?: number
+  /** Extra files, path → text. */
+  files?: Record<string, string>
+}
+
+const WHEEL_PY = `
+import base64, hashlib, io, json, re, sys, zipfile
+spec = json.loads(sys.argv[1])
+name, ver = spec["name"], spec["version"]
+mod = re.sub(r"[-_.]+", "_", name).lower()
+dist = re.sub(r"[-_.]+", "_", name)
+distinfo = f"{dist}-{ver}.dist-info"
+meta = spec.get("metadata") or (f"Metadata-Version: 2.1\\nName: {name}\\nVersion: {ver}\\n"
+        f"Summary: tiny test package\\nRequires-Python: >=3.7\\n")
+if spec.get("metadataPadding"):
+    meta += "\\n" + "a" * spec["metadataPadding"] + "\\n"
+files = {f"{mod}/__init__.py": f'__version__ = "{ver}"\\n'}
+files.update(spec.get("files") or {})
+files[f"{distinfo}/METADATA"] = meta
+files[f"{distinfo}/WHEEL"] = "Wheel-Version: 1.0\\nGenerator: pkgway-tests\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n"
+def rec(data):
+    d = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    return f"sha256={d},{len(data)}"
+files[f"{distinfo}/RECORD"] = "".join(f"{p},{rec(c.encode())}\\n" for p, c in files.items()) + f"{distinfo}/RECORD,,\\n"
+buf = io.BytesIO()
+with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+    for p, c in files.items():
+        zi = zipfile.ZipInfo(p, date_time=(2024, 1, 1, 0, 0, 0)); zi.external_attr = 0o644 << 16
+        zi.compress_type = zipfile.ZIP_DEFLATED
+        z.writestr(zi, c)
+sys.stdout.buffer.write(buf.getvalue())
+`
+
+/** buildWheel builds a pure-Python wheel with Python's zipfile (as make-wheel.sh does). */
+export async function buildWheel(spec: WheelSpec): Promise<Buffer> {
+  const { stdout } = await run('python3', ['-c', WHEEL_PY, JSON.stringify(spec)], {
+    encoding: 'buffer',
+    maxBuffer: 64 * 1024 * 1024,
+  })
+  return stdout
+}
+
+/** wheelFilename is the PEP 427 name of a py3-none-any wheel. */
+export const wheelFilename = (name: string, version: string) =>
+  `${name.replace(/[-_.]+/g, '_')}-${version}-py3-none-any.whl`
+
+/**
+ * lieAboutZipEntrySize rewrites the uncompressed size an entry declares (local header and central directory),
+ * making a zip bomb that claims to be small.
+ */
+export function lieAboutZipEntrySize(zip: Buffer, entryName: string, size: number): Buffer {
+  const out = Buffer.from(zip)
+  const name = Buffer.from(entryName)
+  let patched = 0
+  for (let i = 0; i + 46 <= out.length; i++) {
+    const sig = out.readUInt32LE(i)
+    if (
+      sig === 0x04034b50 &&
+      out.subarray(i + 30, i + 30 + name.length).equals(name) &&
+      out.readUInt16LE(i + 26) === name.length
+    ) {
+      out.writeUInt32LE(size, i + 22)
+      patched++
+    } else if (
+      sig === 0x02014b50 &&
+      out.subarray(i + 46, i + 46 + name.length).equals(name) &&
+      out.readUInt16LE(i + 28) === name.length
+    ) {
+      out.writeUInt32LE(size, i + 24)
+      patched++
+    }
+  }
+  if (patched !== 2) throw new Error(`expected to patch 2 headers of ${entryName}, patched ${patched}`)
+  return out
+}
+
+export interface TarEntrySpec {
+  name: string
+  type?: 'file' | 'directory' | 'symlink' | 'link'
+  linkname?: string
+  content?: string | Buffer
+}
+
+/** buildTar packs entries with tar-stream (for hostile archives npm pack and gem build would never make). */
+export async function buildTar(entries: TarEntrySpec[], opts: { gzip?: boolean } = {}): Promise<Buffer> {
+  const pack = tarStream.pack()
+  const chunks: Buffer[] = []
+  const done = (async () => {
+    for await (const c of pack) chunks.push(Buffer.from(c as Uint8Array))
+  })()
+  for (const e of entries) {
+    const content = typeof e.content === 'string' ? Buffer.from(e.content) : (e.content ?? Buffer.alloc(0))
+    const header = { name: e.name, type: e.type ?? 'file', linkname: e.linkname, mode: 0o644, mtime: new Date(0) }
+    await new Promise<void>((resolve, reject) => {
+      if (header.type === 'file')
+        pack.entry({ ...header, size: content.length }, content, (err) => (err ? reject(err) : resolve()))
+      else pack.entry(header, (err) => (err ? reject(err) : resolve()))
+    })
+  }
+  pack.finalize()
+  await done
+  const tar = Buffer.concat(chunks)
+  return opts.gzip ? gzipSync(tar) : tar
+}
+
+/** buildOciLayoutTar makes a minimal OCI image layout tarball (oci-layout, index.json, one manifest blob). */
+export async function buildOciLayoutTar(): Promise<Buffer> {
+  const config = Buffer.from('{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}')
+  const cfgDigest = createHash('sha256').update(config).digest('hex')
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: {
+        mediaType: 'application/vnd.oci.image.config.v1+json',
+        digest: `sha256:${cfgDigest}`,
+        size: config.length,
+      },
+      layers: [],
+    }),
+  )
+  const mDigest = createHash('sha256').update(manifest).digest('hex')
+  const index = JSON.stringify({
+    schemaVersion: 2,
+    manifests: [
+      { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${mDigest}`, size: manifest.length },
+    ],
+  })
+  return buildTar([
+    { name: 'oci-layout', content: '{"imageLayoutVersion":"1.0.0"}' },
+    { name: 'index.json', content: index },
+    { name: 'blobs/sha256/', type: 'directory' },
+    { name: `blobs/sha256/${cfgDigest}`, content: config },
+    { name: `blobs/sha256/${mDigest}`, content: manifest },
+  ])
+}
+
+/** corrupt flips bytes in the middle of a copy of buf (a damaged upload that still has its declared size). */
+export function corrupt(buf: Buffer): Buffer {
+  const out = Buffer.from(buf)
+  const at = Math.floor(out.length / 2)
+  for (let i = at; i < Math.min(out.length, at + 16); i++) out[i] ^= 0xff
+  return out
+}
+
+type Algo = 'sha512' | 'sha256' | 'sha1' | 'md5' | 'sha384' | 'sha224'
+
+/** checksum encodes a digest the way keygen CLI flags (and other tools) do. */
+export function checksum(
+  buf: Buffer,
+  algorithm: Algo,
+  encoding: 'hex' | 'base64' | 'base64raw' | 'base64url' | 'base64urlraw',
+): string {
+  const d = createHash(algorithm).update(buf).digest()
+  switch (encoding) {
+    case 'hex':
+      return d.toString('hex')
+    case 'base64':
+      return d.toString('base64')
+    case 'base64raw':
+      return d.toString('base64').replace(/=+$/, '')
+    case 'base64url':
+      // The keygen CLI's base64url is padded.
+      return d.toString('base64url') + '='.repeat((4 - (d.toString('base64url').length % 4)) % 4)
+    case 'base64urlraw':
+      return d.toString('base64url')
+  }
+}
+
+// --- catalog seeding --------------------------------------------------------------------------------------------
+
+export interface SeedInput {
+  engine?: EngineKey | null
+  /** Package key; no package when null. */
+  packageKey?: string | null
+  version?: string
+  filename: string
+  filetype?: string | null
+  filesize?: number | null
+  checksum?: string | null
+  status?: ArtifactRow['status']
+  createdAt?: string
+}
+
+export interface Seeded {
+  accountId: string
+  productId: string
+  packageId: string | null
+  releaseId: string
+  artifactId: string
+  key: string
+}
+
+/** seedArtifact creates an account, product, package (optional), release and a WAITING artifact. */
+export async function seedArtifact(db: Executor, input: SeedInput): Promise<Seeded> {
+  const ts = now()
+  const account = await createAccount(db, `acct-${newId().slice(0, 8)}`)
+  const productId = newId()
+  await db
+    .insertInto('products')
+    .values({
+      id: productId,
+      account_id: account.id,
+      name: 'Product',
+      code: null,
+      code_key: null,
+      distribution_strategy: 'LICENSED',
+      url: null,
+      platforms: null,
+      metadata: '{}',
+      created_at: ts,
+      updated_at: ts,
+    })
+    .execute()
+  let packageId: string | null = null
+  if (input.packageKey !== null && input.packageKey !== undefined) {
+    packageId = newId()
+    await db
+      .insertInto('packages')
+      .values({
+        id: packageId,
+        account_id: account.id,
+        product_id: productId,
+        name: input.packageKey,
+        key: input.packageKey,
+        engine: input.engine ?? null,
+        metadata: '{}',
+        created_at: ts,
+        updated_at: ts,
+      })
+      .execute()
+  }
+  const version = input.version ?? '1.0.0'
+  const m = /^(\d+)\.(\d+)\.(\d+)(?:-([^+]+))?(?:\+(.+))?$/.exec(version)
+  const releaseId = newId()
+  await db
+    .insertInto('releases')
+    .values({
+      id: releaseId,
+      account_id: account.id,
+      product_id: productId,
+      package_id: packageId,
+      package_scope: packageId ?? '',
+      version,
+      semver_major: Number(m?.[1] ?? 0),
+      semver_minor: Number(m?.[2] ?? 0),
+      semver_patch: Number(m?.[3] ?? 0),
+      semver_prerelease: m?.[4] ?? null,
+      semver_build: m?.[5] ?? null,
+      channel: m?.[4] ? 'beta' : 'stable',
+      tag: null,
+      status: 'PUBLISHED',
+      name: null,
+      description: null,
+      backdated_to: null,
+      yanked_at: null,
+      metadata: '{}',
+      created_at: ts,
+      updated_at: ts,
+    })
+    .execute()
+  const artifactId = newId()
+  await db
+    .insertInto('artifacts')
+    .values({
+      id: artifactId,
+      account_id: account.id,
+      release_id: releaseId,
+      filename: input.filename,
+      filetype: input.filetype === undefined ? (/\.([^.]+)$/.exec(input.filename)?.[1] ?? null) : input.filetype,
+      platform: null,
+      arch: null,
+      filesize: input.filesize ?? null,
+      checksum: input.checksum ?? null,
+      signature: null,
+      status: input.status ?? 'WAITING',
+      status_reason: null,
+      content_length: null,
+      sha256: null,
+      sha512: null,
+      metadata: '{}',
+      created_at: input.createdAt ?? ts,
+      updated_at: ts,
+    })
+    .execute()
+  return {
+    accountId: account.id,
+    productId,
+    packageId,
+    releaseId,
+    artifactId,
+    key: artifactKey(account.id, releaseId, input.filename),
+  }
+}
+
+/** putUpload stores the artifact's bytes where the gateway would. */
+export async function putUpload(blobs: BlobStore, seeded: Pick<Seeded, 'key'>, body: Buffer): Promise<void> {
+  await blobs.write(seeded.key, body, { size: body.length })
+}
