@@ -3,6 +3,7 @@ import authenticate from '../auth/plugin.ts'
 import { badRequest } from '../errors.ts'
 import { artifactRoutes } from './artifacts.ts'
 import { catalogRoutes } from './catalog-routes.ts'
+import { constraintRoutes } from './constraints.ts'
 import { engineRoutes } from './engine-routes.ts'
 import { licensingRoutes } from './licensing-routes.ts'
 import { releaseRoutes } from './releases.ts'
@@ -37,6 +38,7 @@ export async function api(fastify: FastifyInstance) {
     })
     await scope.register(releaseRoutes)
     await scope.register(upgradeRoutes)
+    await scope.register(constraintRoutes)
     await scope.register(artifactRoutes)
     await scope.register(catalogRoutes)
     await scope.register(licensingRoutes)

@@ -76,7 +76,7 @@ async function checkTagFree(
   if (other) throw unprocessableAttr('TAG_TAKEN', 'has already been taken', '/data/attributes/tag')
 }
 
-async function parseConstraints(db: Executor, accountId: string, rel: unknown): Promise<string[]> {
+export async function parseConstraints(db: Executor, accountId: string, rel: unknown): Promise<string[]> {
   if (rel === undefined) return []
   const data = (rel as { data?: unknown } | null)?.data
   const pointer = '/data/relationships/constraints'

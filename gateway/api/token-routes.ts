@@ -1,3 +1,4 @@
+import rateLimit from '@fastify/rate-limit'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { parseCredentials } from '../auth/credentials.ts'
 import { defaultAccount, requireAuth } from '../auth/plugin.ts'
@@ -24,7 +25,17 @@ function tokenInput(body: unknown) {
  * an admin token). It lives outside the authenticate scope because Basic credentials mean something else there.
  */
 export async function loginRoute(fastify: FastifyInstance) {
-  fastify.post('/tokens', async (request, reply) => {
+  // Password guessing is throttled per client address; the 429 is a JSON:API error with Retry-After.
+  await fastify.register(rateLimit, {
+    global: false,
+    errorResponseBuilder: (_request, context) =>
+      new GatewayError(
+        'TOO_MANY_REQUESTS',
+        `Too many login attempts; retry in ${Math.ceil(context.ttl / 1000)} seconds`,
+        429,
+      ),
+  })
+  fastify.post('/tokens', { config: { rateLimit: { max: 20, timeWindow: '1 minute' } } }, async (request, reply) => {
     const { db } = fastify.catalog
     const requested = (request.params as { account?: string }).account
     const account = requested ? await findAccount(db, requested) : await defaultAccount(db)

@@ -319,3 +319,24 @@ describe.each(catalogKinds)('management API on %s', (kind) => {
     expect((await call('GET', '/v1/products', undefined, ids.productToken)).status).toBe(401)
   })
 })
+
+describe('POST /v1/tokens throttling', () => {
+  it('answers 429 as a JSON:API error with Retry-After after too many attempts', async () => {
+    const gw = await createTestGateway()
+    try {
+      const attempt = () =>
+        gw.app.inject({
+          method: 'POST',
+          url: '/v1/tokens',
+          headers: { authorization: `Basic ${Buffer.from('nobody@example.com:wrong-pass').toString('base64')}` },
+        })
+      for (let i = 0; i < 20; i++) expect((await attempt()).statusCode).toBe(401)
+      const limited = await attempt()
+      expect(limited.statusCode).toBe(429)
+      expect(limited.headers['retry-after']).toMatch(/^\d+$/)
+      expect(limited.json().errors[0]).toMatchObject({ title: 'Too many requests', code: 'TOO_MANY_REQUESTS' })
+    } finally {
+      await gw.close()
+    }
+  })
+})
