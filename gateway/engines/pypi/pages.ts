@@ -1,3 +1,4 @@
+import type { FastifyBaseLogger } from 'fastify'
 import { packageInScope } from '../../auth/policy.ts'
 import { ANONYMOUS, type Principal } from '../../auth/principal.ts'
 import type { Executor } from '../../catalog/accounts.ts'
@@ -21,6 +22,7 @@ export interface PageContext {
   /** Absolute gateway base URL ending in '/', as links must be built for this request. */
   baseUrl: string
   now: number
+  log?: FastifyBaseLogger
 }
 
 /** fileUrl is a file's link: under the engine, so that `<url>.metadata` is served here too (PEP 658). */
@@ -116,6 +118,7 @@ export class PypiPages {
       const isPublic = anonymousMayShow && sameIds(files, visibleFiles(ANONYMOUS, rows, ctx.now))
       const view = buildProjectView(pkg.normalized, files, (r) => fileUrl(ctx, r.artifactId, r.filename))
       const body = rep === 'json' ? renderProjectJson(view) : renderProjectHtml(view)
+      ctx.log?.debug({ engine: 'pypi', project: pkg.normalized, files: files.length, rep }, 'rendered simple page')
       return renderedPage(body, CONTENT_TYPES[rep], isPublic)
     })
   }

@@ -40,7 +40,7 @@ export async function pypiEngine(fastify: FastifyInstance) {
   function pageContext(request: FastifyRequest): PageContext {
     const { account, principal } = request
     const revision = Number(account.revision)
-    return { account, revision, principal, baseUrl: fastify.baseUrl(request), now: Date.now() }
+    return { account, revision, principal, baseUrl: fastify.baseUrl(request), now: Date.now(), log: request.log }
   }
 
   async function passThrough(request: FastifyRequest, reply: FastifyReply, normalized: string) {
