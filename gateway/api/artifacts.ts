@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { artifactInScope, canChooseDownloadTtl, canManageProduct } from '../auth/policy.ts'
 import { requireAuth } from '../auth/plugin.ts'
-import { bumpRevision, isUuid } from '../catalog/accounts.ts'
+import { isUuid, writeCatalog } from '../catalog/accounts.ts'
 import { newId, now } from '../catalog/db.ts'
 import { loadReleases } from '../catalog/release-query.ts'
 import type { ArtifactRow } from '../catalog/types.ts'
@@ -125,7 +125,7 @@ async function createArtifact(request: FastifyRequest, reply: FastifyReply) {
     created_at: ts,
     updated_at: ts,
   }
-  await db.transaction().execute(async (trx) => {
+  await writeCatalog(db, row.account_id, async (trx) => {
     const taken = await trx
       .selectFrom('artifacts')
       .select('id')
@@ -135,7 +135,6 @@ async function createArtifact(request: FastifyRequest, reply: FastifyReply) {
     if (taken) throw unprocessableAttr('FILENAME_TAKEN', 'has already been taken', '/data/attributes/filename')
     await insertUnique(() => trx.insertInto('artifacts').values(row).execute())
     await artifactEvents(request.server).created(trx, row)
-    await bumpRevision(trx, row.account_id)
   })
   const url = await request.server.blobs.uploadUrl(artifactKey(row.account_id, row.release_id, row.filename), {
     baseUrl: request.server.baseUrl(request),
@@ -271,10 +270,9 @@ export async function artifactRoutes(fastify: FastifyInstance) {
     if ('metadata' in a) patch.metadata = metadataIn(a.metadata, '/data/attributes/metadata')
     const { db } = fastify.catalog
     const id = found.row.id
-    const row = await db.transaction().execute(async (trx) => {
+    const row = await writeCatalog(db, found.row.account_id, async (trx) => {
       await trx.updateTable('artifacts').set(patch).where('id', '=', id).execute()
       if ('filesize' in a || 'checksum' in a) await artifactEvents(fastify).changed(trx, { ...found.row, ...patch })
-      await bumpRevision(trx, found.row.account_id)
       return trx.selectFrom('artifacts').selectAll().where('id', '=', id).executeTakeFirstOrThrow()
     })
     return sendDocument(request, reply, 200, { data: artifactResource(row) })
@@ -285,9 +283,8 @@ export async function artifactRoutes(fastify: FastifyInstance) {
     const found = await findArtifact(request, request.params['*'], artifactFiltersFromQuery(request.query))
     if (!canManageProduct(request.principal, found.release.row.product_id)) throw forbidden()
     const { row } = found
-    await fastify.catalog.db.transaction().execute(async (trx) => {
+    await writeCatalog(fastify.catalog.db, row.account_id, async (trx) => {
       await trx.deleteFrom('artifacts').where('id', '=', row.id).execute()
-      await bumpRevision(trx, row.account_id)
     })
     await fastify.blobs.delete(artifactKey(row.account_id, row.release_id, row.filename))
     return reply.code(204).send()

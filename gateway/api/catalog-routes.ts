@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { canManageProduct, canShowPackage, licensesOf, packageInScope } from '../auth/policy.ts'
 import type { Principal } from '../auth/principal.ts'
 import { requireAuth } from '../auth/plugin.ts'
-import { bumpRevision, type Executor, isUuid } from '../catalog/accounts.ts'
+import { type Executor, isUuid, writeCatalog } from '../catalog/accounts.ts'
 import { newId, now } from '../catalog/db.ts'
 import type { EngineKey, EntitlementRow, PackageRow, ProductRow } from '../catalog/types.ts'
 import { ENGINE_KEYS } from '../catalog/types.ts'
@@ -158,9 +158,8 @@ async function productRoutes(fastify: FastifyInstance) {
       updated_at: ts,
       ...(await productPatch(db, request.account.id, input.attributes)),
     }
-    await db.transaction().execute(async (trx) => {
+    await writeCatalog(db, row.account_id, async (trx) => {
       await insertUnique(() => trx.insertInto('products').values(row).execute())
-      await bumpRevision(trx, row.account_id)
     })
     return sendDocument(request, reply, 201, { data: productResource(row) })
   })
@@ -169,18 +168,16 @@ async function productRoutes(fastify: FastifyInstance) {
     if (!isAdmin(request.principal) && !canManageProduct(request.principal, product.id)) throw forbidden()
     const input = parseResource(request.body, 'products', productAttrs)
     const patch = { ...(await productPatch(db, request.account.id, input.attributes, product.id)), updated_at: now() }
-    await db.transaction().execute(async (trx) => {
+    await writeCatalog(db, product.account_id, async (trx) => {
       await insertUnique(() => trx.updateTable('products').set(patch).where('id', '=', product.id).execute())
-      await bumpRevision(trx, product.account_id)
     })
     return sendDocument(request, reply, 200, { data: productResource({ ...product, ...patch }) })
   })
   fastify.delete<{ Params: { id: string } }>('/products/:id', async (request, reply) => {
     const product = await load(request)
     requireAdmin(request)
-    await db.transaction().execute(async (trx) => {
+    await writeCatalog(db, product.account_id, async (trx) => {
       await trx.deleteFrom('products').where('id', '=', product.id).execute()
-      await bumpRevision(trx, product.account_id)
     })
     return reply.code(204).send()
   })
@@ -270,10 +267,9 @@ async function packageRoutes(fastify: FastifyInstance) {
       created_at: ts,
       updated_at: ts,
     }
-    await db.transaction().execute(async (trx) => {
+    await writeCatalog(db, row.account_id, async (trx) => {
       await insertUnique(() => trx.insertInto('packages').values(row).execute())
       await ensureEngine(trx, row.account_id, engine)
-      await bumpRevision(trx, row.account_id)
     })
     reply.header('Location', `/v1/accounts/${row.account_id}/packages/${row.id}`)
     return sendDocument(request, reply, 201, { data: packageResource(row) })
@@ -290,10 +286,9 @@ async function packageRoutes(fastify: FastifyInstance) {
     if ('key' in a || 'engine' in a)
       patch.key = await checkKey(pkg.account_id, (a.key as string) ?? pkg.key, engine, pkg.id)
     if ('metadata' in a) patch.metadata = metadataIn(a.metadata, '/data/attributes/metadata')
-    await db.transaction().execute(async (trx) => {
+    await writeCatalog(db, pkg.account_id, async (trx) => {
       await insertUnique(() => trx.updateTable('packages').set(patch).where('id', '=', pkg.id).execute())
       await ensureEngine(trx, pkg.account_id, engine)
-      await bumpRevision(trx, pkg.account_id)
     })
     return sendDocument(request, reply, 200, { data: packageResource({ ...pkg, ...patch }) })
   })
@@ -301,9 +296,8 @@ async function packageRoutes(fastify: FastifyInstance) {
     requireAuth(request)
     const pkg = await load(request)
     if (!canManageProduct(request.principal, pkg.product_id)) throw forbidden()
-    await db.transaction().execute(async (trx) => {
+    await writeCatalog(db, pkg.account_id, async (trx) => {
       await trx.deleteFrom('packages').where('id', '=', pkg.id).execute()
-      await bumpRevision(trx, pkg.account_id)
     })
     return reply.code(204).send()
   })
@@ -369,9 +363,8 @@ async function entitlementRoutes(fastify: FastifyInstance) {
       created_at: ts,
       updated_at: ts,
     }
-    await db.transaction().execute(async (trx) => {
+    await writeCatalog(db, row.account_id, async (trx) => {
       await insertUnique(() => trx.insertInto('entitlements').values(row).execute())
-      await bumpRevision(trx, row.account_id)
     })
     return sendDocument(request, reply, 201, { data: entitlementResource(row) })
   })
@@ -386,18 +379,16 @@ async function entitlementRoutes(fastify: FastifyInstance) {
       patch.code_key = patch.code.toLowerCase()
     }
     if ('metadata' in a) patch.metadata = metadataIn(a.metadata, '/data/attributes/metadata')
-    await db.transaction().execute(async (trx) => {
+    await writeCatalog(db, row.account_id, async (trx) => {
       await insertUnique(() => trx.updateTable('entitlements').set(patch).where('id', '=', row.id).execute())
-      await bumpRevision(trx, row.account_id)
     })
     return sendDocument(request, reply, 200, { data: entitlementResource({ ...row, ...patch }) })
   })
   fastify.delete<{ Params: { id: string } }>('/entitlements/:id', async (request, reply) => {
     const row = await load(request)
     requireAdmin(request)
-    await db.transaction().execute(async (trx) => {
+    await writeCatalog(db, row.account_id, async (trx) => {
       await trx.deleteFrom('entitlements').where('id', '=', row.id).execute()
-      await bumpRevision(trx, row.account_id)
     })
     return reply.code(204).send()
   })

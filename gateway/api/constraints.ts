@@ -1,6 +1,6 @@
+import { writeCatalog } from '../catalog/accounts.ts'
 import type { FastifyInstance } from 'fastify'
 import { requireAuth } from '../auth/plugin.ts'
-import { bumpRevision } from '../catalog/accounts.ts'
 import { newId, now } from '../catalog/db.ts'
 import type { ReleaseConstraintRow } from '../catalog/types.ts'
 import { accountLink, accountRelationship, linkageList, relationship, sendDocument } from './jsonapi.ts'
@@ -59,9 +59,8 @@ export async function constraintRoutes(fastify: FastifyInstance) {
         created_at: ts,
         updated_at: ts,
       }))
-    await db.transaction().execute(async (trx) => {
+    await writeCatalog(db, row.account_id, async (trx) => {
       if (created.length) await trx.insertInto('release_constraints').values(created).execute()
-      await bumpRevision(trx, row.account_id)
     })
     return sendDocument(request, reply, 200, { data: created.map(constraintResource) })
   })
@@ -70,9 +69,8 @@ export async function constraintRoutes(fastify: FastifyInstance) {
     requireAuth(request)
     const { row } = await findManageableRelease(request, request.params.id)
     const ids = linkageList(request.body, 'constraints', 20).map((i) => i.toLowerCase())
-    await db.transaction().execute(async (trx) => {
+    await writeCatalog(db, row.account_id, async (trx) => {
       await trx.deleteFrom('release_constraints').where('release_id', '=', row.id).where('id', 'in', ids).execute()
-      await bumpRevision(trx, row.account_id)
     })
     return reply.code(204).send()
   })

@@ -4,7 +4,7 @@ import { hashPassword } from '../auth/passwords.ts'
 import type { Principal } from '../auth/principal.ts'
 import { requireAuth } from '../auth/plugin.ts'
 import { issueToken } from '../auth/tokens.ts'
-import { bumpRevision, type Executor, isUuid } from '../catalog/accounts.ts'
+import { type Executor, isUuid, writeCatalog } from '../catalog/accounts.ts'
 import { newId, now } from '../catalog/db.ts'
 import type { LicenseRow, PolicyRow, UserRow } from '../catalog/types.ts'
 import { badRequest, forbidden, notFound } from '../errors.ts'
@@ -165,35 +165,31 @@ async function policyRoutes(fastify: FastifyInstance) {
       updated_at: ts,
       ...policyPatch(input.attributes),
     }
-    await db.transaction().execute(async (trx) => {
+    await writeCatalog(db, row.account_id, async (trx) => {
       await trx.insertInto('policies').values(row).execute()
-      await bumpRevision(trx, row.account_id)
     })
     return sendDocument(request, reply, 201, { data: policyResource(row) })
   })
   fastify.patch<{ Params: { id: string } }>('/policies/:id', async (request, reply) => {
     const row = await load(request)
     const patch = { ...policyPatch(parseResource(request.body, 'policies', policyAttrs).attributes), updated_at: now() }
-    await db.transaction().execute(async (trx) => {
+    await writeCatalog(db, row.account_id, async (trx) => {
       await trx.updateTable('policies').set(patch).where('id', '=', row.id).execute()
-      await bumpRevision(trx, row.account_id)
     })
     return sendDocument(request, reply, 200, { data: policyResource({ ...row, ...patch }) })
   })
   fastify.delete<{ Params: { id: string } }>('/policies/:id', async (request, reply) => {
     const row = await load(request)
-    await db.transaction().execute(async (trx) => {
+    await writeCatalog(db, row.account_id, async (trx) => {
       await trx.deleteFrom('policies').where('id', '=', row.id).execute()
-      await bumpRevision(trx, row.account_id)
     })
     return reply.code(204).send()
   })
   fastify.post<{ Params: { id: string } }>('/policies/:id/entitlements', async (request, reply) => {
     const row = await load(request)
     const ids = linkageList(request.body, 'entitlements')
-    await db.transaction().execute(async (trx) => {
+    await writeCatalog(db, row.account_id, async (trx) => {
       await attachEntitlements(trx, row.account_id, 'policy_entitlements', 'policy_id', row.id, ids)
-      await bumpRevision(trx, row.account_id)
     })
     return sendDocument(request, reply, 200, { data: policyResource(row) })
   })
@@ -244,9 +240,8 @@ async function licenseRoutes(fastify: FastifyInstance) {
   }
   const update = async (row: LicenseRow, patch: Partial<LicenseRow>) => {
     const full = { ...patch, updated_at: now() }
-    await db.transaction().execute(async (trx) => {
+    await writeCatalog(db, row.account_id, async (trx) => {
       await insertUnique(() => trx.updateTable('licenses').set(full).where('id', '=', row.id).execute())
-      await bumpRevision(trx, row.account_id)
     })
     return { ...row, ...full }
   }
@@ -328,9 +323,8 @@ async function licenseRoutes(fastify: FastifyInstance) {
       created_at: ts,
       updated_at: ts,
     }
-    await db.transaction().execute(async (trx) => {
+    await writeCatalog(db, row.account_id, async (trx) => {
       await insertUnique(() => trx.insertInto('licenses').values(row).execute())
-      await bumpRevision(trx, row.account_id)
     })
     return send(request, reply, row, 201)
   })
@@ -347,9 +341,8 @@ async function licenseRoutes(fastify: FastifyInstance) {
   })
   fastify.delete<{ Params: { id: string } }>('/licenses/:id', async (request, reply) => {
     const row = await manageable(request)
-    await db.transaction().execute(async (trx) => {
+    await writeCatalog(db, row.account_id, async (trx) => {
       await trx.deleteFrom('licenses').where('id', '=', row.id).execute()
-      await bumpRevision(trx, row.account_id)
     })
     return reply.code(204).send()
   })
@@ -362,9 +355,8 @@ async function licenseRoutes(fastify: FastifyInstance) {
   fastify.post<{ Params: { id: string } }>('/licenses/:id/entitlements', async (request, reply) => {
     const row = await manageable(request)
     const ids = linkageList(request.body, 'entitlements')
-    await db.transaction().execute(async (trx) => {
+    await writeCatalog(db, row.account_id, async (trx) => {
       await attachEntitlements(trx, row.account_id, 'license_entitlements', 'license_id', row.id, ids)
-      await bumpRevision(trx, row.account_id)
     })
     return send(request, reply, row)
   })
@@ -379,7 +371,7 @@ async function licenseRoutes(fastify: FastifyInstance) {
       .execute()
     if (found.length !== new Set(ids).size) throw unprocessableAttr('USER_NOT_FOUND', 'user must exist', '/data')
     const ts = now()
-    await db.transaction().execute(async (trx) => {
+    await writeCatalog(db, row.account_id, async (trx) => {
       for (const { id } of found) {
         await trx
           .insertInto('license_users')
@@ -394,7 +386,6 @@ async function licenseRoutes(fastify: FastifyInstance) {
           .onConflict((oc) => oc.columns(['license_id', 'user_id']).doNothing())
           .execute()
       }
-      await bumpRevision(trx, row.account_id)
     })
     return send(request, reply, row)
   })
@@ -478,9 +469,8 @@ async function userRoutes(fastify: FastifyInstance) {
   }
   const update = async (row: UserRow, patch: Partial<UserRow>) => {
     const full = { ...patch, updated_at: now() }
-    await db.transaction().execute(async (trx) => {
+    await writeCatalog(db, row.account_id, async (trx) => {
       await insertUnique(() => trx.updateTable('users').set(full).where('id', '=', row.id).execute())
-      await bumpRevision(trx, row.account_id)
     })
     return { ...row, ...full }
   }
@@ -514,9 +504,8 @@ async function userRoutes(fastify: FastifyInstance) {
       updated_at: ts,
       ...(await userPatch(db, request.account.id, a)),
     }
-    await db.transaction().execute(async (trx) => {
+    await writeCatalog(db, row.account_id, async (trx) => {
       await insertUnique(() => trx.insertInto('users').values(row).execute())
-      await bumpRevision(trx, row.account_id)
     })
     return sendDocument(request, reply, 201, { data: userResource(row) })
   })
@@ -531,9 +520,8 @@ async function userRoutes(fastify: FastifyInstance) {
   fastify.delete<{ Params: { id: string } }>('/users/:id', async (request, reply) => {
     const row = await load(request)
     requireAdmin(request)
-    await db.transaction().execute(async (trx) => {
+    await writeCatalog(db, row.account_id, async (trx) => {
       await trx.deleteFrom('users').where('id', '=', row.id).execute()
-      await bumpRevision(trx, row.account_id)
     })
     return reply.code(204).send()
   })

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { canManageProduct } from '../auth/policy.ts'
 import { requireAuth } from '../auth/plugin.ts'
-import { bumpRevision, type Executor, isUuid } from '../catalog/accounts.ts'
+import { type Executor, isUuid, writeCatalog } from '../catalog/accounts.ts'
 import { newId, now } from '../catalog/db.ts'
 import { releasePrefix } from '../storage/keys.ts'
 import type { Channel, ReleaseRow } from '../catalog/types.ts'
@@ -183,7 +183,7 @@ async function createRelease(request: FastifyRequest) {
     created_at: ts,
     updated_at: ts,
   }
-  await db.transaction().execute(async (trx) => {
+  await writeCatalog(db, account.id, async (trx) => {
     const taken = await trx
       .selectFrom('releases')
       .select('id')
@@ -207,7 +207,6 @@ async function createRelease(request: FastifyRequest) {
         })
         .execute()
     }
-    await bumpRevision(trx, account.id)
   })
   return row
 }
@@ -227,10 +226,9 @@ async function updateRelease(request: FastifyRequest<{ Params: Params }>) {
   if ('tag' in a) patch.tag = checkTag(a.tag)
   if ('metadata' in a) patch.metadata = metadataIn(a.metadata, '/data/attributes/metadata')
   if ('backdated' in a) patch.backdated_to = checkBackdated(a.backdated)
-  return db.transaction().execute(async (trx) => {
+  return writeCatalog(db, row.account_id, async (trx) => {
     if (patch.tag !== undefined) await checkTagFree(trx, row, patch.tag)
     await insertUnique(() => trx.updateTable('releases').set(patch).where('id', '=', row.id).execute())
-    await bumpRevision(trx, row.account_id)
     return { ...row, ...patch } as ReleaseRow
   })
 }
@@ -241,9 +239,8 @@ async function setStatus(request: FastifyRequest<{ Params: Params }>, status: 'P
   const { row } = await findManageableRelease(request, request.params.id)
   const ts = now()
   const patch = { status, updated_at: ts, yanked_at: status === 'YANKED' ? ts : row.yanked_at }
-  await db.transaction().execute(async (trx) => {
+  await writeCatalog(db, row.account_id, async (trx) => {
     await trx.updateTable('releases').set(patch).where('id', '=', row.id).execute()
-    await bumpRevision(trx, row.account_id)
   })
   return { ...row, ...patch }
 }
@@ -253,9 +250,8 @@ async function deleteRelease(request: FastifyRequest<{ Params: Params }>) {
   requireAuth(request)
   const { db } = request.server.catalog
   const { row } = await findManageableRelease(request, request.params.id)
-  await db.transaction().execute(async (trx) => {
+  await writeCatalog(db, row.account_id, async (trx) => {
     await trx.deleteFrom('releases').where('id', '=', row.id).execute()
-    await bumpRevision(trx, row.account_id)
   })
   const blobs = request.server.blobs
   for await (const key of blobs.list(releasePrefix(row.account_id, row.id))) {

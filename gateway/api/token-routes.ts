@@ -4,7 +4,7 @@ import { parseCredentials } from '../auth/credentials.ts'
 import { defaultAccount, requireAuth } from '../auth/plugin.ts'
 import { findUserByPassword, unauthorized } from '../auth/resolve.ts'
 import { issueToken } from '../auth/tokens.ts'
-import { bumpRevision, findAccount, isUuid } from '../catalog/accounts.ts'
+import { findAccount, isUuid, writeCatalog } from '../catalog/accounts.ts'
 import { GatewayError, notFound } from '../errors.ts'
 import { parseResource, sendDocument } from './jsonapi.ts'
 import { tokenAttrs } from './licensing-routes.ts'
@@ -126,9 +126,8 @@ export async function tokenRoutes(fastify: FastifyInstance) {
   )
   fastify.delete<{ Params: { id: string } }>('/tokens/:id', async (request, reply) => {
     const row = await load(request)
-    await db.transaction().execute(async (trx) => {
+    await writeCatalog(db, row.account_id, async (trx) => {
       await trx.deleteFrom('tokens').where('id', '=', row.id).execute()
-      await bumpRevision(trx, row.account_id)
     })
     return reply.code(204).send()
   })

@@ -53,3 +53,19 @@ export async function getRevision(db: Executor, accountId: string): Promise<numb
   const row = await db.selectFrom('accounts').select('revision').where('id', '=', accountId).executeTakeFirst()
   return Number(row?.revision ?? 0)
 }
+
+/**
+ * writeCatalog runs a write in one transaction together with the revision bump every catalog write needs, so
+ * no caller can forget it.
+ */
+export async function writeCatalog<T>(
+  db: Kysely<Database>,
+  accountId: string,
+  fn: (trx: Transaction<Database>) => Promise<T>,
+): Promise<T> {
+  return db.transaction().execute(async (trx) => {
+    const result = await fn(trx)
+    await bumpRevision(trx, accountId)
+    return result
+  })
+}
