@@ -1,23 +1,33 @@
 import type { Command } from 'commander'
-import { openCatalog } from '../gateway/catalog/db.ts'
-import { startServer } from '../gateway/server.ts'
 import { configFor, run } from './common.ts'
 
 export function serveCommand(program: Command) {
   program
     .command('serve')
     .description('run the gateway (applies migrations, creates the default account on first start)')
+    .option('--demo', 'seed demo products and releases into an empty default account')
     .action(
-      run(async (_opts: unknown, command: Command) => {
+      run(async (opts: { demo?: boolean }, command: Command) => {
         const config = configFor(command)
-        const { url } = await startServer(config, {
+        const { startServer } = await import('../gateway/server.ts')
+        const server = await startServer(config, {
           onAdminToken: (token) => {
             process.stdout.write(
               `pkgway: created the default account; admin token (shown once, keep it safe):\n${token}\n`,
             )
           },
         })
-        process.stdout.write(`pkgway: listening on ${url}\n`)
+        process.stdout.write(`pkgway: listening on ${server.url}\n`)
+        if (opts.demo) {
+          const [{ seedDemo }, { defaultAccount }] = await Promise.all([
+            import('./demo.ts'),
+            import('../gateway/auth/plugin.ts'),
+          ])
+          const lines = await seedDemo(server.app, server, await defaultAccount(server.catalog.db))
+          const host = new URL(server.url).host
+          const text = lines ? lines.map((l) => l.replace('HOST', host)) : ['pkgway: demo data already present']
+          process.stdout.write(`${text.join('\n')}\n`)
+        }
       }),
     )
 
@@ -27,6 +37,7 @@ export function serveCommand(program: Command) {
     .action(
       run(async (_opts: unknown, command: Command) => {
         const config = configFor(command)
+        const { openCatalog } = await import('../gateway/catalog/db.ts')
         const catalog = await openCatalog(config.databaseUrl)
         try {
           await catalog.migrate()

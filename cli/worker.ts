@@ -1,9 +1,4 @@
 import type { Command } from 'commander'
-import pino from 'pino'
-import { resolveSigningSecret } from '../config/load.ts'
-import { openCatalog } from '../gateway/catalog/db.ts'
-import { createBlobStore } from '../gateway/storage/index.ts'
-import { startWorkers } from '../workers/index.ts'
 import { configFor, run } from './common.ts'
 
 /**
@@ -22,10 +17,19 @@ export function workerCommand(program: Command) {
     })
     .action(
       run(async (opts: { concurrency?: number }, command: Command) => {
+        // Loaded on use, so other commands start fast.
+        const [{ default: pino }, { resolveSigningSecret }, { openCatalog }, { createBlobStore }, { startWorkers }] =
+          await Promise.all([
+            import('pino'),
+            import('../config/load.ts'),
+            import('../gateway/catalog/db.ts'),
+            import('../gateway/storage/index.ts'),
+            import('../workers/index.ts'),
+          ])
         const config = configFor(command)
         const log = pino({ level: config.logLevel, base: { pid: process.pid, role: 'worker' } })
         const catalog = await openCatalog(config.databaseUrl)
-        let blobs: ReturnType<typeof createBlobStore>
+        let blobs: Awaited<ReturnType<typeof createBlobStore>>
         try {
           await catalog.migrate()
           blobs = createBlobStore(config, resolveSigningSecret(config))
