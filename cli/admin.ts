@@ -5,7 +5,10 @@ import { openCatalog } from '../gateway/catalog/db.ts'
 import type { PkgwayConfig } from '../config/schema.ts'
 import { configFor, run } from './common.ts'
 
-async function withCatalog<T>(config: PkgwayConfig, fn: (catalog: Awaited<ReturnType<typeof openCatalog>>) => Promise<T>) {
+async function withCatalog<T>(
+  config: PkgwayConfig,
+  fn: (catalog: Awaited<ReturnType<typeof openCatalog>>) => Promise<T>,
+) {
   const catalog = await openCatalog(config.databaseUrl)
   try {
     await catalog.migrate()
@@ -36,7 +39,8 @@ export function adminCommands(program: Command) {
           }),
         )
         if (opts.json) process.stdout.write(`${JSON.stringify(result)}\n`)
-        else process.stdout.write(`account ${result.account.slug} (${result.account.id})\nadmin token: ${result.token}\n`)
+        else
+          process.stdout.write(`account ${result.account.slug} (${result.account.id})\nadmin token: ${result.token}\n`)
       }),
     )
 
@@ -66,7 +70,9 @@ export function adminCommands(program: Command) {
                   .selectFrom('products')
                   .select('id')
                   .where('account_id', '=', acct.id)
-                  .where((eb) => eb.or([eb('id', '=', opts.product!), eb('code_key', '=', opts.product!.toLowerCase())]))
+                  .where((eb) =>
+                    eb.or([eb('id', '=', opts.product!), eb('code_key', '=', opts.product!.toLowerCase())]),
+                  )
                   .executeTakeFirst()
                 if (!product) throw new Error(`product ${opts.product} not found in account ${acct.slug}`)
                 bearerId = product.id

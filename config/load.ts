@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import type { z } from 'zod'
 import { type ConfigInput, configSchema, envBindings, type PkgwayConfig } from './schema.ts'
 
 /** ConfigError lists every invalid setting at once, one `key: reason` per problem. */
@@ -42,24 +43,38 @@ function merge(base: Tree, over: Tree): Tree {
   return out
 }
 
-function readEnv(env: NodeJS.ProcessEnv, problems: string[]): Tree {
+/** readEnv parses the bound environment variables; `sources` learns which variable set which key path. */
+function readEnv(env: NodeJS.ProcessEnv, problems: string[], sources: Map<string, string>): Tree {
   const out: Tree = {}
   for (const [name, path, kind] of envBindings) {
     const raw = env[name]
     if (raw === undefined || raw === '') continue
+    const label = `${name} (${path.join('.')})`
+    sources.set(path.join('.'), name)
     if (kind === 'int') {
-      if (!/^\d+$/.test(raw.trim())) problems.push(`${name}: must be a whole number (got ${JSON.stringify(raw)})`)
+      if (!/^\d+$/.test(raw.trim())) problems.push(`${label}: must be a whole number (got ${JSON.stringify(raw)})`)
       else setPath(out, path, Number(raw.trim()))
     } else if (kind === 'bool') {
       const v = raw.trim().toLowerCase()
       if (['1', 'true', 'yes', 'on'].includes(v)) setPath(out, path, true)
       else if (['0', 'false', 'no', 'off'].includes(v)) setPath(out, path, false)
-      else problems.push(`${name}: must be true or false (got ${JSON.stringify(raw)})`)
+      else problems.push(`${label}: must be true or false (got ${JSON.stringify(raw)})`)
     } else {
       setPath(out, path, raw)
     }
   }
   return out
+}
+
+/** describeIssue names the key (and the variable that set it) of one schema problem, e.g. `PKGWAY_STORAGE (storage.kind): …`. */
+function describeIssue(issue: z.core.$ZodIssue, sources: Map<string, string>): string[] {
+  const at = issue.path.map(String)
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((key) => `${[...at, key].join('.')}: unknown setting`)
+  }
+  const path = at.join('.')
+  const name = sources.get(path)
+  return [`${name ? `${name} (${path})` : path || '(root)'}: ${issue.message}`]
 }
 
 function readFile(file: string, problems: string[]): Tree {
@@ -90,15 +105,14 @@ function readFile(file: string, problems: string[]): Tree {
 export function loadConfig(opts: LoadOptions = {}): PkgwayConfig {
   const env = opts.env ?? process.env
   const problems: string[] = []
+  const sources = new Map<string, string>()
   const file = opts.file ?? env.PKGWAY_CONFIG
   let tree: Tree = file ? readFile(file, problems) : {}
-  tree = merge(tree, readEnv(env, problems))
+  tree = merge(tree, readEnv(env, problems, sources))
   if (opts.overrides) tree = merge(tree, opts.overrides as Tree)
   const parsed = configSchema.safeParse(tree)
   if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      problems.push(`${issue.path.join('.') || '(root)'}: ${issue.message}`)
-    }
+    for (const issue of parsed.error.issues) problems.push(...describeIssue(issue, sources))
   }
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems)
   return Object.freeze(parsed.data)
@@ -111,14 +125,30 @@ export function loadConfig(opts: LoadOptions = {}): PkgwayConfig {
 export function resolveSigningSecret(config: PkgwayConfig): string {
   if (config.signingSecret) return config.signingSecret
   const path = join(config.dataDir, 'signing-secret')
+  const unusable = (err: unknown) => {
+    const reason = (err as NodeJS.ErrnoException).code ?? String(err)
+    return new Error(`data directory ${config.dataDir} is not usable: ${reason} on ${path}`, { cause: err })
+  }
   try {
     const existing = readFileSync(path, 'utf8').trim()
     if (existing.length >= 32) return existing
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw unusable(err)
   }
-  mkdirSync(config.dataDir, { recursive: true })
   const secret = randomBytes(32).toString('hex')
-  writeFileSync(path, `${secret}\n`, { mode: 0o600, flag: 'w' })
+  try {
+    mkdirSync(config.dataDir, { recursive: true })
+    writeFileSync(path, `${secret}\n`, { mode: 0o600, flag: 'w' })
+  } catch (err) {
+    throw unusable(err)
+  }
   return secret
+}
+
+/**
+ * quietSdkWarnings turns off the AWS SDK's multi-line "Node >= 22 will be required" notice, printed when an S3
+ * client is built on Node 20: it is not actionable at run time and would break the one-line start-up errors.
+ */
+export function quietSdkWarnings(env: NodeJS.ProcessEnv = process.env): void {
+  env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
 }

@@ -1,3 +1,4 @@
+import { join } from 'node:path'
 import { z } from 'zod'
 
 /**
@@ -11,7 +12,7 @@ const databaseUrl = z
   .string()
   .refine((v) => /^sqlite:/.test(v) || /^postgres(ql)?:\/\//.test(v), 'must start with sqlite: or postgres://')
 
-const s3Schema = z.object({
+const s3Schema = z.strictObject({
   bucket: z.string().min(1),
   region: z.string().min(1).default('us-east-1'),
   endpoint: z.string().url().optional(),
@@ -23,7 +24,7 @@ const s3Schema = z.object({
   prefix: z.string().default(''),
 })
 
-export const configSchema = z.object({
+const settings = z.strictObject({
   host: z.string().min(1).default('0.0.0.0'),
   port: z.number().int().min(0).max(65535).default(8080),
   /** Absolute base URL for generated links, e.g. https://dist.example.com. Derived from the request when unset. */
@@ -33,13 +34,15 @@ export const configSchema = z.object({
     .refine((v) => /^https?:\/\//.test(v), 'must be an http(s) URL')
     .optional(),
   trustProxy: z.boolean().default(false),
-  databaseUrl: databaseUrl.default('sqlite:./data/pkgway.db'),
-  /** Directory for generated state (the signing secret when none is given). */
+  /** Catalog database; `sqlite:<dataDir>/pkgway.db` when unset. */
+  databaseUrl: databaseUrl.optional(),
+  /** Directory for generated state: the signing secret when none is given, and the default SQLite file and blob root. */
   dataDir: z.string().min(1).default('./data'),
   storage: z
-    .object({
+    .strictObject({
       kind: z.enum(['filesystem', 's3']).default('filesystem'),
-      root: z.string().min(1).default('./data/blobs'),
+      /** Blob directory of the filesystem store; `<dataDir>/blobs` when unset. */
+      root: z.string().min(1).optional(),
       s3: s3Schema.optional(),
       /** Lifetime of presigned and gateway-signed download URLs, in seconds. */
       presignTtl: z.number().int().min(1).max(604800).default(900),
@@ -50,7 +53,6 @@ export const configSchema = z.object({
     })
     .default({
       kind: 'filesystem',
-      root: './data/blobs',
       presignTtl: 900,
       uploadTtl: 3600,
       delivery: 'redirect',
@@ -65,7 +67,7 @@ export const configSchema = z.object({
   /** Admin token installed at start (idempotent), for automation. */
   bootstrapAdminToken: z.string().min(16).optional(),
   workers: z
-    .object({
+    .strictObject({
       /** Run job workers inside `pkgway serve`. */
       inProcess: z.boolean().default(true),
       concurrency: z.number().int().min(1).max(64).default(2),
@@ -73,13 +75,20 @@ export const configSchema = z.object({
     })
     .default({ inProcess: true, concurrency: 2, pollIntervalMs: 500 }),
   pypi: z
-    .object({
+    .strictObject({
       passthrough: z.enum(['redirect', 'proxy', 'off']).default('redirect'),
       upstream: z.string().url().default('https://pypi.org/simple/'),
       upstreamTimeoutMs: z.number().int().min(100).max(120000).default(15000),
     })
     .default({ passthrough: 'redirect', upstream: 'https://pypi.org/simple/', upstreamTimeoutMs: 15000 }),
 })
+
+/** Unknown keys are errors (strict objects), so a misspelt setting is reported instead of silently ignored. */
+export const configSchema = settings.transform(({ databaseUrl, storage, ...rest }) => ({
+  ...rest,
+  databaseUrl: databaseUrl ?? `sqlite:${join(rest.dataDir, 'pkgway.db')}`,
+  storage: { ...storage, root: storage.root ?? join(rest.dataDir, 'blobs') },
+}))
 
 export type PkgwayConfig = z.infer<typeof configSchema>
 export type ConfigInput = z.input<typeof configSchema>
@@ -112,8 +121,10 @@ export const envBindings: ReadonlyArray<readonly [string, readonly string[], Env
   ['PKGWAY_BOOTSTRAP_ADMIN_TOKEN', ['bootstrapAdminToken'], 'string'],
   ['PKGWAY_WORKERS_IN_PROCESS', ['workers', 'inProcess'], 'bool'],
   ['PKGWAY_WORKERS_CONCURRENCY', ['workers', 'concurrency'], 'int'],
+  ['PKGWAY_WORKERS_POLL_INTERVAL_MS', ['workers', 'pollIntervalMs'], 'int'],
   ['PKGWAY_PYPI_PASSTHROUGH', ['pypi', 'passthrough'], 'string'],
   ['PKGWAY_PYPI_UPSTREAM', ['pypi', 'upstream'], 'string'],
+  ['PKGWAY_PYPI_UPSTREAM_TIMEOUT_MS', ['pypi', 'upstreamTimeoutMs'], 'int'],
 ]
 
 /** Names of the settings that hold secrets; never logged. */

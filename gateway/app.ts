@@ -11,6 +11,7 @@ import type { PkgwayConfig } from '../config/schema.ts'
 import type { Catalog } from './catalog/db.ts'
 import errorHandler, { sendJsonApiErrors, toJsonApiError } from './plugins/error-handler.ts'
 import services from './plugins/services.ts'
+import workers from './plugins/workers.ts'
 import { api } from './api/index.ts'
 import { artifactEvents } from './api/artifact-events.ts'
 import { engines } from './engines/index.ts'
@@ -32,10 +33,13 @@ export interface PkgwayOptions {
 export const pkgway: FastifyPluginAsync<PkgwayOptions> = async (fastify, opts) => {
   await fastify.register(services, { ...opts, mountPrefix: fastify.prefix })
   await fastify.register(errorHandler)
+  // JSON and JSON:API bodies; an empty body with a JSON Content-Type (body-less actions) is no body at all.
+  const parseJson = fastify.getDefaultJsonParser('error', 'error')
+  fastify.removeContentTypeParser('application/json')
   fastify.addContentTypeParser(
-    'application/vnd.api+json',
+    ['application/json', 'application/vnd.api+json'],
     { parseAs: 'string' },
-    fastify.getDefaultJsonParser('error', 'error'),
+    (request, body, done) => (body === '' ? done(null, undefined) : parseJson(request, body as string, done)),
   )
 
   fastify.addHook('onRequest', async (request, reply) => {
@@ -45,6 +49,7 @@ export const pkgway: FastifyPluginAsync<PkgwayOptions> = async (fastify, opts) =
   fastify.get('/v1/ping', async (_request, reply) => reply.code(200).send({ status: 'ok' }))
   fastify.get('/healthz', async (_request, reply) => reply.code(200).send({ status: 'ok' }))
 
+  await fastify.register(workers)
   const events = artifactEvents(fastify)
   fastify.uploadListeners.push((key) => events.uploaded(key))
   await fastify.register(blobRoute)

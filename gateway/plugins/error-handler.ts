@@ -14,7 +14,11 @@ export interface JsonApiError {
  * toJsonApiError turns anything thrown into the error object a client may see. Messages of unexpected
  * errors (5xx) are hidden; Fastify's own client errors (bad JSON, too large, bad content type) keep theirs.
  */
-export function toJsonApiError(err: unknown): { status: number; error: JsonApiError; headers?: Record<string, string> } {
+export function toJsonApiError(err: unknown): {
+  status: number
+  error: JsonApiError
+  headers?: Record<string, string>
+} {
   if (err instanceof GatewayError) {
     return {
       status: err.statusCode,
@@ -25,7 +29,10 @@ export function toJsonApiError(err: unknown): { status: number; error: JsonApiEr
   const fe = err as FastifyError
   const status = typeof fe?.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500 ? fe.statusCode : 500
   if (status === 500) {
-    return { status, error: { title: defaultTitle(500), detail: 'An unexpected error occurred', code: 'INTERNAL_ERROR' } }
+    return {
+      status,
+      error: { title: defaultTitle(500), detail: 'An unexpected error occurred', code: 'INTERNAL_ERROR' },
+    }
   }
   const code =
     fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'

@@ -59,7 +59,12 @@ export class FilesystemStore implements BlobStore {
     try {
       const s = await stat(path)
       if (!s.isFile()) throw Object.assign(new Error('not a file'), { code: 'ENOENT' })
-      return { key, size: s.size, etag: `"${s.size.toString(16)}-${Math.floor(s.mtimeMs).toString(16)}"`, lastModified: s.mtime }
+      return {
+        key,
+        size: s.size,
+        etag: `"${s.size.toString(16)}-${Math.floor(s.mtimeMs).toString(16)}"`,
+        lastModified: s.mtime,
+      }
     } catch (err) {
       this.fail(err, key)
     }
@@ -100,7 +105,11 @@ export class FilesystemStore implements BlobStore {
       await rm(tmp, { force: true })
       if (err instanceof SizeMismatchError) throw err
       if ((err as Error).name === 'AbortError') throw err
-      throw new BlobStoreError(this.name, `write ${key} failed: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, err)
+      throw new BlobStoreError(
+        this.name,
+        `write ${key} failed: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+        err,
+      )
     }
     return this.stat(key)
   }

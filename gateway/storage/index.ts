@@ -1,3 +1,4 @@
+import { quietSdkWarnings } from '../../config/load.ts'
 import type { PkgwayConfig } from '../../config/schema.ts'
 import type { BlobStore } from './blob-store.ts'
 import { FilesystemStore } from './filesystem-store.ts'
@@ -8,6 +9,7 @@ export function createBlobStore(config: PkgwayConfig, signingSecret: string): Bl
   const { storage } = config
   switch (storage.kind) {
     case 's3': {
+      quietSdkWarnings()
       const s3 = storage.s3!
       return new S3Store({ ...s3, presignTtl: storage.presignTtl, uploadTtl: storage.uploadTtl })
     }

@@ -37,6 +37,10 @@ export interface S3StoreOptions {
   uploadTtl: number
 }
 
+const CONNECT_TIMEOUT_MS = 5_000
+/** Upper bound of the start-up check, retries included, so `pkgway serve` never hangs on a silent endpoint. */
+const CHECK_TIMEOUT_MS = 10_000
+
 function clientConfig(opts: S3StoreOptions, endpoint: string | undefined): S3ClientConfig {
   return {
     region: opts.region,
@@ -51,6 +55,8 @@ function clientConfig(opts: S3StoreOptions, endpoint: string | undefined): S3Cli
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     maxAttempts: 2,
+    // The SDK waits forever for a TCP connection by default; an unreachable endpoint must fail fast.
+    requestHandler: { connectionTimeout: CONNECT_TIMEOUT_MS },
   }
 }
 
@@ -121,7 +127,8 @@ export class S3Store implements BlobStore {
     const Key = this.objectKey(key)
     try {
       if (Buffer.isBuffer(body)) {
-        if (opts.size !== undefined && body.length !== opts.size) throw new SizeMismatchError(key, opts.size, body.length)
+        if (opts.size !== undefined && body.length !== opts.size)
+          throw new SizeMismatchError(key, opts.size, body.length)
         await this.client.send(
           new PutObjectCommand({ Bucket: this.opts.bucket, Key, Body: body, ContentType: opts.contentType }),
           { abortSignal: opts.signal },
@@ -200,16 +207,16 @@ export class S3Store implements BlobStore {
   }
 
   async check(): Promise<void> {
+    const deadline = AbortSignal.timeout(CHECK_TIMEOUT_MS)
     try {
-      await this.client.send(new HeadBucketCommand({ Bucket: this.opts.bucket }))
+      await this.client.send(new HeadBucketCommand({ Bucket: this.opts.bucket }), { abortSignal: deadline })
     } catch (err) {
       const e = err as { name?: string; message?: string; code?: string }
       const where = this.opts.endpoint ?? `region ${this.opts.region}`
-      throw new BlobStoreError(
-        this.name,
-        `bucket ${this.opts.bucket} at ${where} is not reachable (${e.code ?? e.name ?? 'error'}${e.message ? `: ${e.message}` : ''})`,
-        err,
-      )
+      const reason = deadline.aborted
+        ? `no answer within ${CHECK_TIMEOUT_MS / 1000} s`
+        : `${e.code ?? e.name ?? 'error'}${e.message ? `: ${e.message}` : ''}`
+      throw new BlobStoreError(this.name, `bucket ${this.opts.bucket} at ${where} is not reachable (${reason})`, err)
     }
   }
 }

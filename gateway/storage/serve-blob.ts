@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { BlobInfo, BlobStore } from './blob-store.ts'
 import { contentDisposition } from './s3-store.ts'
@@ -56,6 +57,9 @@ export async function serveBlob(
   const length = range ? range.end - range.start + 1 : info.size
   if (range) reply.code(206).header('Content-Range', `bytes ${range.start}-${range.end}/${info.size}`)
   reply.header('Content-Length', String(length))
-  if (request.method === 'HEAD' || length === 0) return reply.send()
+  // NOTE: HEAD answers an empty stream, not an empty reply: Fastify's automatic HEAD route rewrites the
+  // Content-Length of a reply without payload to 0, but leaves streamed replies alone.
+  if (request.method === 'HEAD') return reply.send(Readable.from([]))
+  if (length === 0) return reply.send()
   return reply.send(await store.read(key, { offset: start, length }))
 }

@@ -101,7 +101,10 @@ describe.each(catalogKinds)('catalog on %s', (kind) => {
     await expect(catalog.db.insertInto('releases').values(release('1.0.1', 'latest')).execute()).rejects.toThrow()
     await catalog.db.insertInto('releases').values(release('1.0.2', null)).execute()
     await catalog.db.insertInto('releases').values(release('1.0.3', null)).execute()
-    const count = await catalog.db.selectFrom('releases').select(({ fn }) => fn.countAll().as('n')).executeTakeFirst()
+    const count = await catalog.db
+      .selectFrom('releases')
+      .select(({ fn }) => fn.countAll().as('n'))
+      .executeTakeFirst()
     expect(Number(count?.n)).toBe(3)
   })
 })

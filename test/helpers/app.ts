@@ -1,4 +1,5 @@
 import { mkdtempSync } from 'node:fs'
+import { rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
@@ -86,6 +87,7 @@ export async function createTestGateway(opts: TestGatewayOptions = {}): Promise<
       await app.close()
       await catalog.close()
       await s3?.close()
+      await rm(dir, { recursive: true, force: true })
     },
   }
 }

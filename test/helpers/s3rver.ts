@@ -15,7 +15,13 @@ export interface S3Server {
  */
 export async function startS3rver(bucket = 'artifacts'): Promise<S3Server> {
   const directory = await mkdtemp(join(tmpdir(), 'pkgway-s3-'))
-  const server = new S3rver({ address: '127.0.0.2', port: 0, silent: true, directory, configureBuckets: [{ name: bucket, configs: [] }] })
+  const server = new S3rver({
+    address: '127.0.0.2',
+    port: 0,
+    silent: true,
+    directory,
+    configureBuckets: [{ name: bucket, configs: [] }],
+  })
   const { port } = (await server.run()) as unknown as { port: number }
   return {
     endpoint: `http://127.0.0.2:${port}`,

@@ -2,7 +2,12 @@ import { createHash } from 'node:crypto'
 import { Readable } from 'node:stream'
 import { text } from 'node:stream/consumers'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { BlobNotFoundError, type BlobStore, InvalidKeyError, SizeMismatchError } from '../../gateway/storage/blob-store.ts'
+import {
+  BlobNotFoundError,
+  type BlobStore,
+  InvalidKeyError,
+  SizeMismatchError,
+} from '../../gateway/storage/blob-store.ts'
 
 /**
  * runBlobStoreContract is the one conformance suite every backend passes. Each test cleans up after itself,
@@ -35,13 +40,19 @@ export function runBlobStoreContract(name: string, makeStore: () => Promise<Blob
     it('streams a large body and reads a byte range from an offset', async () => {
       const body = Buffer.alloc(300_000, 0)
       for (let i = 0; i < body.length; i++) body[i] = (7 * i + 3) % 256
-      const info = await store.write('artifacts/a/r/big.bin', Readable.from([body.subarray(0, 100_000), body.subarray(100_000)]), {
-        size: body.length,
-      })
+      const info = await store.write(
+        'artifacts/a/r/big.bin',
+        Readable.from([body.subarray(0, 100_000), body.subarray(100_000)]),
+        {
+          size: body.length,
+        },
+      )
       expect(info.size).toBe(body.length)
       const all = Buffer.concat(await (await store.read('artifacts/a/r/big.bin')).toArray())
       expect(createHash('sha256').update(all).digest('hex')).toBe(createHash('sha256').update(body).digest('hex'))
-      const part = Buffer.concat(await (await store.read('artifacts/a/r/big.bin', { offset: 10, length: 10 })).toArray())
+      const part = Buffer.concat(
+        await (await store.read('artifacts/a/r/big.bin', { offset: 10, length: 10 })).toArray(),
+      )
       expect([...part]).toEqual([...body.subarray(10, 20)])
       const tail = Buffer.concat(await (await store.read('artifacts/a/r/big.bin', { offset: 299_990 })).toArray())
       expect(tail.length).toBe(10)
@@ -58,17 +69,21 @@ export function runBlobStoreContract(name: string, makeStore: () => Promise<Blob
     })
 
     it('leaves nothing behind when the body is shorter or longer than declared', async () => {
-      await expect(store.write('artifacts/a/r/short', Buffer.from('abc'), { size: 4 })).rejects.toBeInstanceOf(SizeMismatchError)
-      await expect(store.write('artifacts/a/r/long', Readable.from([Buffer.from('abcdef')]), { size: 4 })).rejects.toBeInstanceOf(
+      await expect(store.write('artifacts/a/r/short', Buffer.from('abc'), { size: 4 })).rejects.toBeInstanceOf(
         SizeMismatchError,
       )
+      await expect(
+        store.write('artifacts/a/r/long', Readable.from([Buffer.from('abcdef')]), { size: 4 }),
+      ).rejects.toBeInstanceOf(SizeMismatchError)
       await expect(store.stat('artifacts/a/r/short')).rejects.toBeInstanceOf(BlobNotFoundError)
       await expect(store.stat('artifacts/a/r/long')).rejects.toBeInstanceOf(BlobNotFoundError)
     })
 
     it('does not let a failed overwrite corrupt the existing object', async () => {
       await store.write('artifacts/a/r/keep', Buffer.from('original'))
-      await expect(store.write('artifacts/a/r/keep', Buffer.from('xx'), { size: 5 })).rejects.toBeInstanceOf(SizeMismatchError)
+      await expect(store.write('artifacts/a/r/keep', Buffer.from('xx'), { size: 5 })).rejects.toBeInstanceOf(
+        SizeMismatchError,
+      )
       expect(await text(await store.read('artifacts/a/r/keep'))).toBe('original')
       await store.delete('artifacts/a/r/keep')
     })
@@ -98,7 +113,9 @@ export function runBlobStoreContract(name: string, makeStore: () => Promise<Blob
     })
 
     it('hands out download and upload URLs that name the key', async () => {
-      const get = new URL(await store.redirectUrl('artifacts/a/r/f.whl', 'GET', { baseUrl: 'http://127.0.0.1:1/', ttl: 60 }))
+      const get = new URL(
+        await store.redirectUrl('artifacts/a/r/f.whl', 'GET', { baseUrl: 'http://127.0.0.1:1/', ttl: 60 }),
+      )
       const put = new URL(await store.uploadUrl('artifacts/a/r/f.whl', { baseUrl: 'http://127.0.0.1:1/' }))
       expect(get.pathname).toMatch(/artifacts\/a\/r\/f\.whl$/)
       expect(put.pathname).toMatch(/artifacts\/a\/r\/f\.whl$/)

@@ -1,0 +1,76 @@
+import Fastify, { type FastifyInstance } from 'fastify'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { pkgway } from '../../gateway/app.ts'
+import { openGatewayServices, type GatewayServices } from './fixture.ts'
+
+describe('mounting the gateway under a prefix of another Fastify server', () => {
+  let services: GatewayServices
+  let host: FastifyInstance
+  let gateway: FastifyInstance | undefined
+
+  beforeAll(async () => {
+    services = await openGatewayServices()
+    host = Fastify({ logger: false })
+    host.get('/', async () => ({ app: 'host' }))
+    // onRegister hands over the gateway's own context, whose decorators build the URLs clients receive.
+    host.addHook('onRegister', (instance) => {
+      if (instance.prefix === '/dist' && !gateway) gateway = instance
+    })
+    await host.register(pkgway, { prefix: '/dist', ...services })
+    host.get('/upload-url', async (request) => {
+      const baseUrl = gateway!.baseUrl(request)
+      return {
+        baseUrl,
+        get: await gateway!.blobs.redirectUrl('artifacts/a/r/app.tar.gz', 'GET', { baseUrl }),
+        put: await gateway!.blobs.uploadUrl('artifacts/a/r/app.tar.gz', { baseUrl }),
+      }
+    })
+    await host.ready()
+  })
+  afterAll(async () => {
+    await host?.close()
+    await services?.close()
+  })
+
+  it('answers /dist/v1/ping and /dist/healthz', async () => {
+    for (const url of ['/dist/v1/ping', '/dist/healthz']) {
+      const res = await host.inject({ url })
+      expect(res.statusCode, url).toBe(200)
+      expect(res.json()).toEqual({ status: 'ok' })
+      expect(res.headers['x-request-id']).toBeTruthy()
+    }
+  })
+
+  it('leaves the host routes alone and does not answer outside its prefix', async () => {
+    expect((await host.inject({ url: '/' })).json()).toEqual({ app: 'host' })
+    const outside = await host.inject({ url: '/v1/ping' })
+    expect(outside.statusCode).toBe(404)
+    expect(outside.headers['x-request-id']).toBeUndefined()
+  })
+
+  it('answers unknown routes under the prefix with its JSON:API 404', async () => {
+    const res = await host.inject({ url: '/dist/v1/nothing' })
+    expect(res.statusCode).toBe(404)
+    expect(res.headers['content-type']).toBe('application/vnd.api+json; charset=utf-8')
+    expect(res.json().errors[0].code).toBe('NOT_FOUND')
+  })
+
+  it('puts the prefix into generated blob URLs, and those URLs work', async () => {
+    const urls = (await host.inject({ url: '/upload-url', headers: { host: 'dist.example.com' } })).json()
+    expect(urls.baseUrl).toBe('http://dist.example.com/dist/')
+    expect(urls.get).toMatch(/^http:\/\/dist\.example\.com\/dist\/v1\/blobs\/artifacts\/a\/r\/app\.tar\.gz\?/)
+    expect(urls.put).toMatch(/^http:\/\/dist\.example\.com\/dist\/v1\/blobs\/artifacts\/a\/r\/app\.tar\.gz\?/)
+
+    const target = (u: string) => new URL(u).pathname + new URL(u).search
+    const put = await host.inject({
+      method: 'PUT',
+      url: target(urls.put),
+      headers: { 'content-type': 'application/octet-stream' },
+      payload: Buffer.from('mounted bytes'),
+    })
+    expect(put.statusCode).toBe(200)
+    const get = await host.inject({ url: target(urls.get) })
+    expect(get.statusCode).toBe(200)
+    expect(get.body).toBe('mounted bytes')
+  })
+})
