@@ -2,10 +2,14 @@ import type { FastifyInstance } from 'fastify'
 import authenticate from '../auth/plugin.ts'
 import { badRequest } from '../errors.ts'
 import { artifactRoutes } from './artifacts.ts'
-import { catalogRoutes } from './catalog-routes.ts'
 import { constraintRoutes } from './constraints.ts'
 import { engineRoutes } from './engine-routes.ts'
-import { licensingRoutes } from './licensing-routes.ts'
+import { entitlementRoutes } from './entitlements.ts'
+import { licenseRoutes } from './licenses.ts'
+import { packageRoutes } from './packages.ts'
+import { policyRoutes } from './policies.ts'
+import { productRoutes } from './products.ts'
+import { userRoutes } from './users.ts'
 import { releaseRoutes } from './releases.ts'
 import { loginRoute, tokenRoutes } from './token-routes.ts'
 import { upgradeRoutes } from './upgrade.ts'
@@ -40,8 +44,9 @@ export async function api(fastify: FastifyInstance) {
     await scope.register(upgradeRoutes)
     await scope.register(constraintRoutes)
     await scope.register(artifactRoutes)
-    await scope.register(catalogRoutes)
-    await scope.register(licensingRoutes)
+    for (const routes of [productRoutes, packageRoutes, entitlementRoutes, policyRoutes, licenseRoutes, userRoutes]) {
+      await scope.register(routes)
+    }
     await scope.register(tokenRoutes)
     await scope.register(engineRoutes)
   })
