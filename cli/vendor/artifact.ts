@@ -1,4 +1,4 @@
-import type { Command } from 'commander'
+import { type Command, InvalidArgumentError } from 'commander'
 import { act, clientFor, positiveInt, vendorCommand } from './command.ts'
 import { LinesError } from './errors.ts'
 import { createReporter, type Reporter } from './progress.ts'
@@ -9,6 +9,7 @@ import type { ApiClient } from './client.ts'
 import {
   type ArtifactOptions,
   localFiles,
+  oneChecksum,
   type Processed,
   type UploadedArtifact,
   uploadAll,
@@ -22,12 +23,23 @@ export interface UploadFlags extends ArtifactOptions {
   timeout: number
 }
 
-/** artifactFields adds --platform, --arch, --filetype, --concurrency and --timeout. */
+/** nonBlank rejects an empty flag value (an empty checksum would turn verification off). */
+const nonBlank = (name: string) => (value: string) => {
+  if (value.trim() === '') throw new InvalidArgumentError(`${name} must not be empty`)
+  return value
+}
+
+/** artifactFields adds --platform, --arch, --filetype, --checksum, --concurrency and --timeout. */
 export function artifactFields(command: Command): Command {
   return command
     .option('--platform <platform>', 'platform of every file, e.g. linux, darwin, win32')
     .option('--arch <arch>', 'architecture of every file, e.g. amd64, arm64')
     .option('--filetype <type>', "file type of every file (default: each file's extension, e.g. gz)")
+    .option(
+      '--checksum <value>',
+      "checksum sent as is instead of the file's SHA-512, e.g. a hex SHA-256 (one file only)",
+      nonBlank('--checksum'),
+    )
     .option('--concurrency <n>', 'files uploaded at once', positiveInt('--concurrency', 1, 32), 4)
     .option('--timeout <seconds>', 'how long to wait for processing', positiveInt('--timeout', 1, 86_400), 300)
 }
@@ -73,6 +85,7 @@ export function artifactCommands(program: Command) {
           opts: ConnectionFlags & UploadFlags & { product: string; package?: string; release: string; wait?: boolean },
         ) => {
           const files = await localFiles(paths)
+          oneChecksum(files, opts.checksum)
           const client = await clientFor(opts)
           const release = await findRelease(client, opts.release, { product: opts.product, package: opts.package })
           const reporter = createReporter(files.map((f) => f.filename))

@@ -6,7 +6,7 @@ import { ApiError, CliError, explain, LinesError } from './errors.ts'
 import { createReporter } from './progress.ts'
 import { type CreateFlags, releaseFields, releaseInput, scoped } from './release.ts'
 import { createRelease, describeRelease, findRelease, type ReleaseScope } from './resolve.ts'
-import { localFiles, uploadAll } from './upload.ts'
+import { localFiles, oneChecksum, uploadAll } from './upload.ts'
 
 /**
  * `pkgway publish`: the whole release in one command. Drafts the release (or resumes a draft of that version),
@@ -56,6 +56,7 @@ export function publishCommand(program: Command) {
   ).action(
     act(async (paths: string[], opts: PublishFlags) => {
       const files = await localFiles(paths)
+      oneChecksum(files, opts.checksum)
       const input = releaseInput(opts)
       const scope = { product: opts.product, package: opts.package ?? '' }
       const client = await clientFor(opts)

@@ -24,6 +24,8 @@ export interface ArtifactOptions {
   platform?: string
   arch?: string
   filetype?: string
+  /** Sent instead of the file's SHA-512 (keygen's `--checksum`); only with a single file. */
+  checksum?: string
 }
 
 export interface UploadedArtifact {
@@ -53,6 +55,13 @@ export async function localFiles(paths: string[]): Promise<LocalFile[]> {
     files.push({ path, filename, size: info.size })
   }
   return files
+}
+
+/** oneChecksum refuses --checksum with several files: one checksum cannot describe them all. */
+export function oneChecksum(files: LocalFile[], checksum: string | undefined): void {
+  if (checksum !== undefined && files.length > 1) {
+    throw new UsageError(`--checksum applies to a single file, not ${files.length}`)
+  }
 }
 
 /** defaultFiletype is the file's last extension without the dot (`gz`, `tgz`); none for `lib.so.1`. */
@@ -134,7 +143,7 @@ export async function uploadArtifact(
   opts: ArtifactOptions & { replace?: boolean },
   reporter: Reporter,
 ): Promise<UploadedArtifact> {
-  const checksum = await sha512(file.path)
+  const checksum = opts.checksum ?? (await sha512(file.path))
   const report = reporter.file(file.filename, file.size)
   try {
     if (opts.replace) {

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -308,6 +308,41 @@ describe('pkgway release and artifact', SLOW, () => {
     const del = await run(['release', 'delete', '--release', '3.0.0-beta.2', ...scope])
     expect(del.stdout).toBe(`deleted: release 3.0.0-beta.2 (${id})\n`)
     expect((await asProduct('GET', `/v1/releases/${id}`)).status).toBe(404)
+  })
+
+  it('--checksum is sent as given (a hex SHA-256 verifies); with several files or empty it is a usage error', async () => {
+    const created = await asProduct('POST', '/v1/releases', {
+      data: {
+        type: 'releases',
+        attributes: { version: '6.0.0', channel: 'stable' },
+        relationships: { product: { data: { type: 'products', id: productId } } },
+      },
+    })
+    expect(created.status).toBe(201)
+    const payload = randomBytes(4096)
+    const one = await file('checked.bin', payload)
+    const two = await file('other.bin', randomBytes(10))
+    const sha256 = createHash('sha256').update(payload).digest('hex')
+    const [upload, several, blank] = await Promise.all([
+      run(['artifact', 'upload', one, '--release', '6.0.0', '--product', 'demo', '--checksum', sha256, '--wait']),
+      run(['publish', one, two, '--product', 'demo', '--version', '6.0.1', '--checksum', sha256]),
+      run(['artifact', 'upload', one, '--release', '6.0.0', '--product', 'demo', '--checksum', ' ']),
+    ])
+    expect(upload.stderr).toBe('')
+    expect(lines(upload.stdout)).toEqual([
+      'uploaded: checked.bin (4.0 KiB)',
+      'processed: checked.bin',
+      `release 6.0.0 (${created.json.data.id}): 1 file(s) uploaded`,
+    ])
+    const [artifact] = await artifactsOf(created.json.data.id)
+    expect(artifact.attributes).toMatchObject({ status: 'UPLOADED', checksum: sha256 })
+    expect(several.code).toBe(2)
+    expect(lines(several.stderr)).toEqual(['pkgway: --checksum applies to a single file, not 2'])
+    expect((await asProduct('GET', '/v1/releases/6.0.1?product=demo')).status).toBe(404)
+    expect(blank.code).toBe(2)
+    expect(lines(blank.stderr)[0]).toMatch(
+      /^pkgway: option '--checksum <value>' argument ' ' is invalid\. --checksum must not be empty/,
+    )
   })
 
   it("prints the server's JSON:API error with its code and pointer, and exits 1", async () => {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { gunzipSync, gzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { getRevision } from '../../gateway/catalog/accounts.ts'
@@ -256,6 +256,18 @@ function uploadSuite(
         )
         const unsized = await processUpload(env, npmInput(), half)
         expectFailed(unsized.artifact, /npm tarball is truncated|gzip/)
+        // package.json first: the tarball is still read to its end, so a cut after it is found too.
+        const pj = JSON.stringify({ name: '@demo/hello', version: '1.0.0' })
+        const early = await buildTar(
+          [
+            { name: 'package/package.json', content: pj },
+            { name: 'package/blob.bin', content: randomBytes(20_000) },
+          ],
+          { gzip: true },
+        )
+        const cut = await processUpload(env, npmInput(), early.subarray(0, early.length - 1000))
+        expectFailed(cut.artifact, /^the npm tarball is truncated$/)
+        expectUploaded((await processUpload(env, npmInput(), early)).artifact, early)
       })
 
       it('fails on name or version mismatch', async () => {
@@ -407,6 +419,18 @@ function uploadSuite(
         const truncated = gem.subarray(0, 700)
         expectFailed((await processUpload(env, gemInput(), truncated)).artifact, /gem|metadata/)
         expectFailed((await processUpload(env, gemInput(), Buffer.from('not a gem'))).artifact, /gem/)
+        // metadata.gz comes first: a gem cut anywhere after it (not on an entry boundary) is truncated too.
+        const cut = gem.subarray(0, gem.length - 1024 - 100)
+        expectFailed((await processUpload(env, gemInput(), cut)).artifact, /^the gem is truncated$/)
+      })
+
+      it('fails a tar cut inside an entry it skips, before or after metadata.gz, without crashing', async () => {
+        const skipped = await buildTar([
+          { name: 'data.tar.gz', content: randomBytes(5000) },
+          { name: 'metadata.gz', content: gzipSync('--- {}\n') },
+        ])
+        const before = skipped.subarray(0, 3000)
+        expectFailed((await processUpload(env, gemInput(), before)).artifact, /^the gem is truncated$/)
       })
 
       it('fails a gem whose metadata is missing or is no gemspec', async () => {

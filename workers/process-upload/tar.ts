@@ -28,9 +28,11 @@ export interface TarProbeOptions {
 
 /**
  * TarProbe is fed the bytes of an archive as they stream past (the same pass that hashes them) and extracts
- * one entry into memory. It stops parsing at that entry; later chunks are ignored. Every entry it scans on the
- * way is checked: no absolute or `..` paths, no links or devices, bounded sizes and count. Any problem rejects
- * {@link result} with a {@link RejectedUpload}; reaching the end without the entry rejects it too.
+ * one entry into memory. Every entry it scans on the way is checked: no absolute or `..` paths, no links or
+ * devices, bounded sizes and count. Any problem rejects {@link result} with a {@link RejectedUpload}; reaching
+ * the end without the entry rejects it too. After the entry, parsing goes on to the end of the archive (only its
+ * structure, for at most `maxTarEntryBytes` more), so an upload cut short after its manifest is still found
+ * truncated; past that budget later chunks are ignored.
  */
 export class TarProbe {
   readonly result: Promise<Buffer>
@@ -42,6 +44,10 @@ export class TarProbe {
   private readonly gunzip?: Gunzip
   private entries = 0
   private scanned = 0
+  /** The entry, once read; the result waits for the end of the archive. */
+  private found?: Buffer
+  /** Bytes of the entries (headers included) parsed after it. */
+  private tail = 0
   private readonly stopped: Promise<void>
   private stop!: () => void
 
@@ -58,7 +64,9 @@ export class TarProbe {
     this.extract = tarStream.extract()
     this.extract.on('entry', (header, stream, next) => this.onEntry(header, stream as unknown as EntryStream, next))
     this.extract.on('error', (err: Error) => this.fail(this.tarReason(err)))
-    this.extract.on('finish', () => this.fail(`${opts.target} is missing from the ${opts.archive}`))
+    this.extract.on('finish', () =>
+      this.found ? this.succeed(this.found) : this.fail(`${opts.target} is missing from the ${opts.archive}`),
+    )
     if (opts.gzip) {
       this.gunzip = createGunzip()
       this.gunzip.on('error', (err: NodeJS.ErrnoException) => this.fail(gzipReason(err, opts.archive)))
@@ -102,6 +110,11 @@ export class TarProbe {
       return
     }
     const { limits, target, archive } = this.opts
+    if (this.found) {
+      this.tail += 512 + (header.size ?? 0)
+      if (this.tail > limits.maxTarEntryBytes) return this.succeed(this.found)
+      return this.skip(stream, next)
+    }
     const raw = header.name
     const name = raw.replace(/^(\.\/)+/, '')
     this.entries += 1
@@ -127,11 +140,7 @@ export class TarProbe {
     if (this.scanned > limits.maxTarEntryBytes) {
       return this.fail(`${target} not found in the first ${formatBytes(limits.maxTarEntryBytes)} of the ${archive}`)
     }
-    if (name !== target || header.type === 'directory') {
-      stream.on('end', next)
-      stream.resume()
-      return
-    }
+    if (name !== target || header.type === 'directory') return this.skip(stream, next)
     if (size > limits.maxManifestBytes) return this.fail(limitReasons.manifest(target, limits))
     const parts: Buffer[] = []
     let got = 0
@@ -140,8 +149,22 @@ export class TarProbe {
       if (got > limits.maxManifestBytes) return this.fail(limitReasons.manifest(target, limits))
       parts.push(chunk)
     })
-    stream.on('end', () => this.succeed(Buffer.concat(parts)))
+    stream.on('end', () => {
+      if (this.settled) return
+      this.found = Buffer.concat(parts)
+      next()
+    })
     stream.on('error', () => {})
+  }
+
+  /**
+   * skip passes over an entry. A truncated archive errors the entry's stream too (the extractor reports it):
+   * unhandled, that error would crash the process.
+   */
+  private skip(stream: EntryStream, next: () => void) {
+    stream.on('error', () => {})
+    stream.on('end', next)
+    stream.resume()
   }
 
   private succeed(buf: Buffer) {
