@@ -58,8 +58,15 @@ export function sortByCreated<T extends { created_at: string; id: string }>(rows
 
 const SECRET_PARAMS = new Set(['token', 'auth'])
 
+/** requestUrl parses the request URL with duplicate slashes folded (`//v1/x` is a path, not a host). */
+function requestUrl(request: FastifyRequest): URL {
+  const q = request.url.indexOf('?')
+  const path = (q === -1 ? request.url : request.url.slice(0, q)).replace(/\/{2,}/g, '/')
+  return new URL(path + (q === -1 ? '' : request.url.slice(q)), 'http://x')
+}
+
 function pageLink(request: FastifyRequest, number: number, size: number): string {
-  const url = new URL(request.url, 'http://x')
+  const url = requestUrl(request)
   for (const key of [...url.searchParams.keys()]) if (SECRET_PARAMS.has(key)) url.searchParams.delete(key)
   url.searchParams.set('page[number]', String(number))
   url.searchParams.set('page[size]', String(size))
@@ -88,7 +95,7 @@ export function paginate<T>(request: FastifyRequest, rows: T[], page: PageReques
 }
 
 function selfLink(request: FastifyRequest): string {
-  const url = new URL(request.url, 'http://x')
+  const url = requestUrl(request)
   for (const key of [...url.searchParams.keys()]) if (SECRET_PARAMS.has(key)) url.searchParams.delete(key)
   const qs = url.searchParams.toString()
   return qs ? `${url.pathname}?${qs}` : url.pathname

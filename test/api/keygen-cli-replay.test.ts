@@ -135,6 +135,14 @@ describe.each(['filesystem', 's3'] as const)('keygen CLI wire replay (%s storage
     betaId = res.json.data.id
   })
 
+  it('resolves releases when KEYGEN_HOST ends with a slash and the CLI sends //v1/… (§1)', async () => {
+    const res = cliSafe(await cli('GET', `//v1/releases/1.1.0-beta.1?product=${productId}`))
+    expect(res.status).toBe(200)
+    expect(res.json.data.id).toBe(betaId)
+    const list = cliSafe(await cli('GET', '//v1/releases?limit=1'))
+    expect(list.json.links.self).toBe('/v1/releases?limit=1')
+  })
+
   it('new with a duplicate version is a 422 VERSION_TAKEN the CLI prints (§4.1)', async () => {
     const res = cliSafe(
       await cli('POST', '/v1/releases', {
