@@ -1,3 +1,4 @@
+import { buildWheel as buildWheelFile, type WheelSpec } from './wheel.ts'
 import { execFile, spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises'
@@ -107,52 +108,9 @@ export async function buildGem(spec: GemSpec): Promise<Buffer> {
   })
 }
 
-export interface WheelSpec {
-  name: string
-  version: string
-  /** Replaces the generated METADATA text. */
-  metadata?: string
-  /** Appends this many bytes of `a` to METADATA's description (a zip bomb when large: it compresses to little). */
-  metadataPadding?: number
-  /** Extra files, path → text. */
-  files?: Record<string, string>
-}
-
-const WHEEL_PY = `
-import base64, hashlib, io, json, re, sys, zipfile
-spec = json.loads(sys.argv[1])
-name, ver = spec["name"], spec["version"]
-mod = re.sub(r"[-_.]+", "_", name).lower()
-dist = re.sub(r"[-_.]+", "_", name)
-distinfo = f"{dist}-{ver}.dist-info"
-meta = spec.get("metadata") or (f"Metadata-Version: 2.1\\nName: {name}\\nVersion: {ver}\\n"
-        f"Summary: tiny test package\\nRequires-Python: >=3.7\\n")
-if spec.get("metadataPadding"):
-    meta += "\\n" + "a" * spec["metadataPadding"] + "\\n"
-files = {f"{mod}/__init__.py": f'__version__ = "{ver}"\\n'}
-files.update(spec.get("files") or {})
-files[f"{distinfo}/METADATA"] = meta
-files[f"{distinfo}/WHEEL"] = "Wheel-Version: 1.0\\nGenerator: pkgway-tests\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n"
-def rec(data):
-    d = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-    return f"sha256={d},{len(data)}"
-files[f"{distinfo}/RECORD"] = "".join(f"{p},{rec(c.encode())}\\n" for p, c in files.items()) + f"{distinfo}/RECORD,,\\n"
-buf = io.BytesIO()
-with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-    for p, c in files.items():
-        zi = zipfile.ZipInfo(p, date_time=(2024, 1, 1, 0, 0, 0)); zi.external_attr = 0o644 << 16
-        zi.compress_type = zipfile.ZIP_DEFLATED
-        z.writestr(zi, c)
-sys.stdout.buffer.write(buf.getvalue())
-`
-
-/** buildWheel builds a pure-Python wheel with Python's zipfile (as make-wheel.sh does). */
+/** buildWheel builds a real pure-Python wheel (see wheel.ts) and returns its bytes. */
 export async function buildWheel(spec: WheelSpec): Promise<Buffer> {
-  const { stdout } = await run('python3', ['-c', WHEEL_PY, JSON.stringify(spec)], {
-    encoding: 'buffer',
-    maxBuffer: 64 * 1024 * 1024,
-  })
-  return stdout
+  return buildWheelFile(spec).bytes
 }
 
 /** wheelFilename is the PEP 427 name of a py3-none-any wheel. */

@@ -54,14 +54,13 @@ const fx = {} as Fixtures
 beforeAll(async () => {
   const [npm, wheel, oci] = await Promise.all([
     buildNpmTarball('@demo/hello', '1.0.0'),
-    buildWheel({ name: 'demo-pkg', version: '1.0.0' }),
+    buildWheel({ name: 'demo-pkg', version: '1.0.0', requiresPython: '>=3.7' }),
     buildOciLayoutTar(),
   ])
   fx.npm = npm
   fx.wheel = wheel
   fx.oci = oci
-  fx.wheelMetadata =
-    'Metadata-Version: 2.1\nName: demo-pkg\nVersion: 1.0.0\nSummary: tiny test package\nRequires-Python: >=3.7\n'
+  fx.wheelMetadata = 'Metadata-Version: 2.1\nName: demo-pkg\nVersion: 1.0.0\nSummary: test package\nRequires-Python: >=3.7\n'
   fx.npmPackageJson = await packageJsonOf(npm)
   if (!NO_GEM) {
     fx.gem = await buildGem({
