@@ -60,7 +60,8 @@ beforeAll(async () => {
   fx.npm = npm
   fx.wheel = wheel
   fx.oci = oci
-  fx.wheelMetadata = 'Metadata-Version: 2.1\nName: demo-pkg\nVersion: 1.0.0\nSummary: test package\nRequires-Python: >=3.7\n'
+  fx.wheelMetadata =
+    'Metadata-Version: 2.1\nName: demo-pkg\nVersion: 1.0.0\nSummary: test package\nRequires-Python: >=3.7\n'
   fx.npmPackageJson = await packageJsonOf(npm)
   if (!NO_GEM) {
     fx.gem = await buildGem({
