@@ -52,6 +52,8 @@ export interface ReleaseFilters {
   /** Package UUID or key; '' means releases without a package. */
   package?: string
   channel?: Channel
+  /** Only these releases (the releases of already-found artifacts). */
+  ids?: readonly string[]
 }
 
 /** resolveFilters turns product/package aliases into ids; null means "matches nothing". */
@@ -90,6 +92,7 @@ export async function scopedReleases(
     if (ids.packageId === null) out = out.where('releases.package_id', 'is', null)
     else if (ids.packageId) out = out.where('releases.package_id', '=', ids.packageId)
     if (filters.channel) out = out.where('releases.channel', 'in', channelsFor(filters.channel))
+    if (filters.ids) out = out.where('releases.id', 'in', filters.ids.length ? [...filters.ids] : [''])
     if (alias !== undefined) {
       out = out.where((eb) =>
         eb.or([
@@ -177,7 +180,9 @@ export async function findArtifact(
   if (filters.status !== undefined) q = q.where('status', '=', filters.status.toUpperCase() as ArtifactRow['status'])
   const rows = await q.execute()
   if (rows.length === 0) throw artifactNotFound(alias)
-  const releases = await scopedReleases(db, principal, request.account.id, filters, filters.release)
+  // Only the releases of the matching artifacts: downloads must not load the whole account's catalog.
+  const ids = [...new Set(rows.map((r) => r.release_id))]
+  const releases = await scopedReleases(db, principal, request.account.id, { ...filters, ids }, filters.release)
   const byId = new Map(releases.map((r) => [r.row.id, r]))
   const candidates = rows
     .map((row) => ({ row, release: byId.get(row.release_id) }))
