@@ -1,9 +1,11 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { packageInScope } from '../auth/policy.ts'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { requireAuth } from '../auth/plugin.ts'
+import { licensesOf, packageInScope } from '../auth/policy.ts'
 import { isUuid } from '../catalog/accounts.ts'
 import type { EngineRow } from '../catalog/types.ts'
 import { notFound } from '../errors.ts'
 import { sendDocument } from './jsonapi.ts'
+import { findProduct } from './lookup.ts'
 import { paginate, parsePage, sortByCreated } from './pagination.ts'
 import { engineResource } from './serializers.ts'
 
@@ -11,16 +13,17 @@ import { engineResource } from './serializers.ts'
  * visibleEngines lists the account's engines that have at least one package the caller can see; an engine no
  * visible package uses is invisible to everyone, admins included. see: ../shared/spec/engines.md §2.1
  */
-async function visibleEngines(request: FastifyRequest): Promise<EngineRow[]> {
+async function visibleEngines(request: FastifyRequest, productId?: string): Promise<EngineRow[]> {
   const { db } = request.server.catalog
   const accountId = request.account.id
-  const packages = await db
+  let query = db
     .selectFrom('packages')
     .innerJoin('products', 'products.id', 'packages.product_id')
     .select(['packages.engine', 'packages.product_id', 'products.distribution_strategy'])
     .where('packages.account_id', '=', accountId)
     .where('packages.engine', 'is not', null)
-    .execute()
+  if (productId) query = query.where('packages.product_id', '=', productId)
+  const packages = await query.execute()
   const used = new Set(
     packages
       .filter((p) => packageInScope(request.principal, { productId: p.product_id, strategy: p.distribution_strategy }))
@@ -30,18 +33,47 @@ async function visibleEngines(request: FastifyRequest): Promise<EngineRow[]> {
   return engines.filter((e) => used.has(e.key))
 }
 
+function sendEngines(request: FastifyRequest, reply: FastifyReply, engines: EngineRow[]) {
+  const page = parsePage(request.query)
+  const { items, links } = paginate(request, sortByCreated(engines, page.order), page)
+  return sendDocument(request, reply, 200, { data: items.map(engineResource), links })
+}
+
+async function showEngine(request: FastifyRequest, reply: FastifyReply, alias: string, productId?: string) {
+  const engine = (await visibleEngines(request, productId))
+    .sort((a, b) => (a.created_at < b.created_at ? -1 : 1))
+    .find((e) => (isUuid(alias) ? e.id === alias.toLowerCase() : e.key === alias))
+  if (!engine) throw notFound(`The requested release engine '${alias}' was not found`)
+  return sendDocument(request, reply, 200, { data: engineResource(engine) })
+}
+
+/**
+ * productOf resolves `/products/:id/engines`: authentication is required, and the product must be visible to the
+ * caller (staff, the product itself, its licenses and their users, or anyone for an OPEN product).
+ */
+async function productOf(request: FastifyRequest<{ Params: { id: string } }>) {
+  requireAuth(request)
+  const product = await findProduct(request.server.catalog.db, request.account.id, request.params.id)
+  const p = request.principal
+  const visible =
+    product &&
+    (p.kind === 'staff' ||
+      (p.kind === 'product' && p.productId === product.id) ||
+      (product.distribution_strategy === 'OPEN' && p.kind !== 'product') ||
+      licensesOf(p).some((l) => l.productId === product.id))
+  if (!product || !visible) throw notFound(`The requested product '${request.params.id}' was not found`)
+  return product
+}
+
 export async function engineRoutes(fastify: FastifyInstance) {
-  fastify.get('/engines', async (request, reply) => {
-    const page = parsePage(request.query)
-    const { items, links } = paginate(request, sortByCreated(await visibleEngines(request), page.order), page)
-    return sendDocument(request, reply, 200, { data: items.map(engineResource), links })
-  })
-  fastify.get<{ Params: { id: string } }>('/engines/:id', async (request, reply) => {
-    const alias = request.params.id
-    const engine = (await visibleEngines(request))
-      .sort((a, b) => (a.created_at < b.created_at ? -1 : 1))
-      .find((e) => (isUuid(alias) ? e.id === alias.toLowerCase() : e.key === alias))
-    if (!engine) throw notFound(`The requested release engine '${alias}' was not found`)
-    return sendDocument(request, reply, 200, { data: engineResource(engine) })
-  })
+  fastify.get('/engines', async (request, reply) => sendEngines(request, reply, await visibleEngines(request)))
+  fastify.get<{ Params: { id: string } }>('/engines/:id', (request, reply) =>
+    showEngine(request, reply, request.params.id),
+  )
+  fastify.get<{ Params: { id: string } }>('/products/:id/engines', async (request, reply) =>
+    sendEngines(request, reply, await visibleEngines(request, (await productOf(request)).id)),
+  )
+  fastify.get<{ Params: { id: string; engine: string } }>('/products/:id/engines/:engine', async (request, reply) =>
+    showEngine(request, reply, request.params.engine, (await productOf(request)).id),
+  )
 }

@@ -340,3 +340,64 @@ describe('POST /v1/tokens throttling', () => {
     }
   })
 })
+
+describe('GET /v1/products/:id/engines', () => {
+  it('lists the engines of a product’s packages, requires authentication and hides other products', async () => {
+    const gw = await createTestGateway()
+    try {
+      const auth = { authorization: `Bearer ${gw.adminToken}`, 'content-type': 'application/vnd.api+json' }
+      const post = (url: string, payload: unknown) =>
+        gw.app.inject({ method: 'POST', url, headers: auth, payload: payload as object })
+      const a = (
+        await post('/v1/products', { data: { type: 'products', attributes: { name: 'A', code: 'a' } } })
+      ).json().data.id
+      const b = (
+        await post('/v1/products', { data: { type: 'products', attributes: { name: 'B', code: 'b' } } })
+      ).json().data.id
+      for (const [product, key, engine] of [
+        [a, 'a-py', 'pypi'],
+        [b, 'b-raw', 'raw'],
+      ]) {
+        await post('/v1/packages', {
+          data: {
+            type: 'packages',
+            attributes: { name: key, key, engine },
+            relationships: { product: { data: { type: 'products', id: product } } },
+          },
+        })
+      }
+      const token = (await post(`/v1/products/${a}/tokens`, undefined)).json().data.attributes.token
+      const keys = async (url: string, authorization: string) =>
+        (await gw.app.inject({ method: 'GET', url, headers: { authorization } }))
+          .json()
+          .data.map((e: { attributes: { key: string } }) => e.attributes.key)
+      expect(await keys('/v1/products/a/engines', auth.authorization)).toEqual(['pypi'])
+      expect(await keys('/v1/products/b/engines', auth.authorization)).toEqual(['raw'])
+      expect(await keys(`/v1/products/${a}/engines`, `Bearer ${token}`)).toEqual(['pypi'])
+      expect(
+        (
+          await gw.app.inject({
+            method: 'GET',
+            url: '/v1/products/b/engines',
+            headers: { authorization: `Bearer ${token}` },
+          })
+        ).statusCode,
+      ).toBe(404)
+      expect(
+        (
+          await gw.app.inject({
+            method: 'GET',
+            url: '/v1/products/a/engines/pypi',
+            headers: { authorization: `Bearer ${token}` },
+          })
+        ).json().data.attributes.key,
+      ).toBe('pypi')
+      expect(
+        (await gw.app.inject({ method: 'GET', url: '/v1/products/a/engines/raw', headers: auth })).statusCode,
+      ).toBe(404)
+      expect((await gw.app.inject({ method: 'GET', url: '/v1/products/a/engines' })).statusCode).toBe(401)
+    } finally {
+      await gw.close()
+    }
+  })
+})
