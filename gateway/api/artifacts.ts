@@ -25,6 +25,7 @@ import {
   findArtifact,
   findRelease,
   type LoadedArtifact,
+  packagesOfEngine,
   scopedReleases,
 } from './lookup.ts'
 import { paginate, param, parsePage, sortByCreated } from './pagination.ts'
@@ -213,7 +214,15 @@ async function listArtifacts(request: FastifyRequest, filters: ArtifactFilters, 
     if (value === undefined) continue
     q = value === '' ? q.where(column, 'is', null) : q.where(column, '=', value.toLowerCase())
   }
-  const rows = await q.execute()
+  let rows = await q.execute()
+  const engine = param(request.query, 'engine')
+  if (engine !== undefined) {
+    const packageIds = await packagesOfEngine(db, request.account.id, engine)
+    rows = rows.filter((row) => {
+      const packageId = byId.get(row.release_id)!.row.package_id
+      return packageId ? packageIds.has(packageId) : engine === ''
+    })
+  }
   return rows.filter((row) => artifactInScope(request.principal, byId.get(row.release_id)!.facts, row))
 }
 

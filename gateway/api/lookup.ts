@@ -43,6 +43,40 @@ export async function findEntitlement(
     .executeTakeFirst()
 }
 
+/** packagesOfEngine is the set of the account's package ids using an engine ('' means packages without one). */
+export async function packagesOfEngine(db: Executor, accountId: string, engine: string): Promise<Set<string>> {
+  const pkgs = await db.selectFrom('packages').select(['id', 'engine']).where('account_id', '=', accountId).execute()
+  return new Set(pkgs.filter((p) => (engine === '' ? p.engine === null : p.engine === engine)).map((p) => p.id))
+}
+
+/** entitlementIdsOf resolves entitlement codes (or ids) to ids; unknown ones are left out. */
+export async function entitlementIdsOf(db: Executor, accountId: string, codes: string[]): Promise<Set<string>> {
+  if (codes.length === 0) return new Set()
+  const rows = await db
+    .selectFrom('entitlements')
+    .select('id')
+    .where('account_id', '=', accountId)
+    .where((eb) =>
+      eb.or([
+        eb(
+          'code_key',
+          'in',
+          codes.map((c) => c.toLowerCase()),
+        ),
+        eb(
+          'id',
+          'in',
+          codes
+            .filter(isUuid)
+            .map((c) => c.toLowerCase())
+            .concat(''),
+        ),
+      ]),
+    )
+    .execute()
+  return new Set(rows.map((r) => r.id))
+}
+
 export const releaseNotFound = (alias: string) => notFound(`The requested release '${alias}' was not found`)
 export const artifactNotFound = (alias: string) => notFound(`The requested artifact '${alias}' was not found`)
 

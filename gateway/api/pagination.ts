@@ -17,6 +17,17 @@ export function param(query: unknown, name: string): string | undefined {
   return v
 }
 
+/** listParam reads a repeatable query parameter (`entitlements[]=a&entitlements[]=b`) as a list. */
+export function listParam(query: unknown, name: string): string[] | undefined {
+  const v = (query as Query | undefined)?.[name]
+  if (v === undefined) return undefined
+  const values = Array.isArray(v) ? v : [v]
+  if (values.some((x) => typeof x !== 'string')) {
+    throw badRequest('must be a list of strings', { parameter: name }, 'PARAMETER_INVALID')
+  }
+  return values as string[]
+}
+
 function boundedInt(query: unknown, name: string, min: number, max: number): number | undefined {
   const raw = param(query, name)
   if (raw === undefined) return undefined

@@ -16,8 +16,16 @@ import {
   sendDocument,
   unprocessableAttr,
 } from './jsonapi.ts'
-import { findManageableRelease, findPackage, findRelease, releaseFiltersFromQuery, scopedReleases } from './lookup.ts'
-import { paginate, param, parsePage, sortByCreated } from './pagination.ts'
+import {
+  entitlementIdsOf,
+  findManageableRelease,
+  findPackage,
+  findRelease,
+  packagesOfEngine,
+  releaseFiltersFromQuery,
+  scopedReleases,
+} from './lookup.ts'
+import { listParam, paginate, param, parsePage, sortByCreated } from './pagination.ts'
 import { releaseResource } from './serializers.ts'
 import { insertUnique } from './unique.ts'
 
@@ -263,27 +271,25 @@ export async function releaseRoutes(fastify: FastifyInstance) {
   fastify.get('/releases', async (request, reply) => {
     const query = request.query
     const page = parsePage(query)
-    const filters = releaseFiltersFromQuery(query)
-    let rows = (await scopedReleases(fastify.catalog.db, request.principal, request.account.id, filters)).map(
-      (r) => r.row,
-    )
+    const { db } = fastify.catalog
+    let releases = await scopedReleases(db, request.principal, request.account.id, releaseFiltersFromQuery(query))
     const status = param(query, 'status')
-    if (status) rows = rows.filter((r) => r.status === status.toUpperCase())
+    if (status) releases = releases.filter((r) => r.row.status === status.toUpperCase())
     const yanked = param(query, 'yanked')
-    if (yanked === 'true' || yanked === 'false')
-      rows = rows.filter((r) => (r.status === 'YANKED') === (yanked === 'true'))
+    if (yanked === 'true' || yanked === 'false') {
+      releases = releases.filter((r) => (r.row.status === 'YANKED') === (yanked === 'true'))
+    }
     const engine = param(query, 'engine')
     if (engine !== undefined) {
-      const pkgs = await fastify.catalog.db
-        .selectFrom('packages')
-        .select(['id', 'engine'])
-        .where('account_id', '=', request.account.id)
-        .execute()
-      const match = new Set(
-        pkgs.filter((p) => (engine === '' ? p.engine === null : p.engine === engine)).map((p) => p.id),
-      )
-      rows = rows.filter((r) => (r.package_id ? match.has(r.package_id) : engine === ''))
+      const packageIds = await packagesOfEngine(db, request.account.id, engine)
+      releases = releases.filter((r) => (r.row.package_id ? packageIds.has(r.row.package_id) : engine === ''))
     }
+    const codes = listParam(query, 'entitlements[]') ?? listParam(query, 'constraints[]')
+    if (codes) {
+      const allowed = await entitlementIdsOf(db, request.account.id, codes)
+      releases = releases.filter((r) => r.facts.constraintIds.every((id) => allowed.has(id)))
+    }
+    const rows = releases.map((r) => r.row)
     const { items, links } = paginate(request, sortByCreated(rows, page.order), page)
     return sendDocument(request, reply, 200, { data: items.map(releaseResource), links })
   })

@@ -270,6 +270,24 @@ describe.each(catalogKinds)('management API on %s', (kind) => {
     expect(await versions('channel=dev')).toEqual(['2.0.0-dev.1'])
     expect(await versions('package=')).toEqual(['2.0.0-dev.1'])
     expect(await versions('package=Vendor-Pkg-Core')).toEqual(['1.0.0', '1.1.0-rc.1', '1.2.0-beta.1'])
+    expect(await versions('engine=pypi')).toEqual(['1.0.0', '1.1.0-rc.1', '1.2.0-beta.1'])
+    expect(await versions('engine=')).toEqual(['2.0.0-dev.1'])
+    const constrained = await call('POST', '/v1/releases', {
+      data: {
+        type: 'releases',
+        attributes: { version: '9.0.0', channel: 'stable' },
+        relationships: {
+          product: { data: { type: 'products', id: ids.product } },
+          constraints: {
+            data: [{ type: 'constraints', relationships: { entitlement: { data: { type: 'entitlements', id: ids.entitlement } } } }],
+          },
+        },
+      },
+    })
+    expect(constrained.status).toBe(201)
+    expect(await versions('entitlements[]=INSIDER')).toContain('9.0.0')
+    expect(await versions('entitlements[]=E1')).not.toContain('9.0.0')
+    expect(await versions('constraints[]=insider&constraints[]=E1')).toContain('9.0.0')
   })
 
   it('hides the product’s releases from a license of another product (404, not 403)', async () => {
