@@ -279,7 +279,12 @@ describe.each(catalogKinds)('management API on %s', (kind) => {
         relationships: {
           product: { data: { type: 'products', id: ids.product } },
           constraints: {
-            data: [{ type: 'constraints', relationships: { entitlement: { data: { type: 'entitlements', id: ids.entitlement } } } }],
+            data: [
+              {
+                type: 'constraints',
+                relationships: { entitlement: { data: { type: 'entitlements', id: ids.entitlement } } },
+              },
+            ],
           },
         },
       },
