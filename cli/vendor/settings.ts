@@ -117,7 +117,9 @@ export async function resolveConnection(flags: ConnectionFlags): Promise<Connect
   if (needFile) stored = await readLogin()
   else if (!(flags.account ?? env.account)) stored = await readLogin().catch(() => undefined)
   const host = flags.host ?? env.host ?? stored?.host
-  const token = flags.token ?? env.token ?? stored?.token
+  // The stored token belongs to the stored host: never send it to another gateway named on the command line.
+  const storedToken = stored && host && normalizeHost(stored.host) === normalizeHost(host) ? stored.token : undefined
+  const token = flags.token ?? env.token ?? storedToken
   if (!host || !token) {
     throw new UsageError('not logged in: run pkgway login --host <url> --token <token>, or pass --host and --token')
   }

@@ -10,6 +10,7 @@ import { validateKey } from '../storage/blob-store.ts'
 import { proxyBlob } from '../storage/delivery.ts'
 import { artifactKey } from '../storage/keys.ts'
 import { artifactEvents } from './artifact-events.ts'
+import { removeBlobs } from './blob-cleanup.ts'
 import {
   type AttrSpecs,
   metadataIn,
@@ -96,6 +97,10 @@ async function createArtifact(request: FastifyRequest, reply: FastifyReply) {
       'must be a relative path without empty, . or .. segments',
       '/data/attributes/filename',
     )
+  }
+  if (filename.split('/')[0] === 'blobs') {
+    // Reserved: OCI image blobs are stored under <release>/blobs/ (storage/keys.ts).
+    throw unprocessableAttr('FILENAME_INVALID', 'must not start with blobs/ (reserved)', '/data/attributes/filename')
   }
   const filetype = lowerTrim(a.filetype)?.replace(/^\.+/, '') || null
   if (filetype && filename.includes('.') && !filename.toLowerCase().endsWith(`.${filetype}`)) {
@@ -295,7 +300,7 @@ export async function artifactRoutes(fastify: FastifyInstance) {
     await writeCatalog(fastify.catalog.db, row.account_id, async (trx) => {
       await trx.deleteFrom('artifacts').where('id', '=', row.id).execute()
     })
-    await fastify.blobs.delete(artifactKey(row.account_id, row.release_id, row.filename))
+    await removeBlobs(request, { keys: [artifactKey(row.account_id, row.release_id, row.filename)] })
     return reply.code(204).send()
   })
 }

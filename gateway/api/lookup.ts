@@ -43,8 +43,18 @@ export async function findEntitlement(
     .executeTakeFirst()
 }
 
-/** packagesOfEngine is the set of the account's package ids using an engine ('' means packages without one). */
+/** packagesOfEngine is the set of package ids using an engine (key or UUID; '' means packages without one). */
 export async function packagesOfEngine(db: Executor, accountId: string, engine: string): Promise<Set<string>> {
+  if (isUuid(engine)) {
+    const row = await db
+      .selectFrom('engines')
+      .select('key')
+      .where('account_id', '=', accountId)
+      .where('id', '=', engine.toLowerCase())
+      .executeTakeFirst()
+    if (!row) return new Set()
+    engine = row.key
+  }
   const pkgs = await db.selectFrom('packages').select(['id', 'engine']).where('account_id', '=', accountId).execute()
   return new Set(pkgs.filter((p) => (engine === '' ? p.engine === null : p.engine === engine)).map((p) => p.id))
 }

@@ -5,7 +5,7 @@ import { type Executor, isUuid, writeCatalog } from '../catalog/accounts.ts'
 import { newId, now } from '../catalog/db.ts'
 import type { EngineKey, PackageRow } from '../catalog/types.ts'
 import { ENGINE_KEYS } from '../catalog/types.ts'
-import { badRequest, forbidden, notFound } from '../errors.ts'
+import { badRequest, forbidden, GatewayError, notFound } from '../errors.ts'
 import { checkAlias } from './attributes.ts'
 import {
   type AttrSpecs,
@@ -163,6 +163,13 @@ export async function packageRoutes(fastify: FastifyInstance) {
     requireAuth(request)
     const pkg = await load(request)
     if (!canManageProduct(request.principal, pkg.product_id)) throw forbidden()
+    // Its releases would silently become package-less and collide with existing ones: delete those first.
+    const release = await db.selectFrom('releases').select('id').where('package_id', '=', pkg.id).executeTakeFirst()
+    if (release) {
+      throw new GatewayError('PACKAGE_HAS_RELEASES', 'package still has releases (delete them first)', 422, {
+        title: 'Unprocessable resource',
+      })
+    }
     await writeCatalog(db, pkg.account_id, async (trx) => {
       await trx.deleteFrom('packages').where('id', '=', pkg.id).execute()
     })

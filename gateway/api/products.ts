@@ -1,16 +1,18 @@
+import { releasePrefix } from '../storage/keys.ts'
+import { removeBlobs } from './blob-cleanup.ts'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { canManageProduct, licensesOf } from '../auth/policy.ts'
+import { licensesOf } from '../auth/policy.ts'
 import type { Principal } from '../auth/principal.ts'
 import { requireAuth } from '../auth/plugin.ts'
 import { type Executor, writeCatalog } from '../catalog/accounts.ts'
 import { newId, now } from '../catalog/db.ts'
 import type { ProductRow } from '../catalog/types.ts'
-import { badRequest, forbidden, notFound } from '../errors.ts'
+import { badRequest, notFound } from '../errors.ts'
 import { checkAlias } from './attributes.ts'
 import { type AttrSpecs, metadataIn, parseResource, sendDocument, unprocessableAttr } from './jsonapi.ts'
 import { findProduct } from './lookup.ts'
 import { paginate, parsePage, sortByCreated } from './pagination.ts'
-import { isAdmin, requireAdmin } from './roles.ts'
+import { requireAdmin } from './roles.ts'
 import { productResource } from './serializers.ts'
 import { insertUnique } from './unique.ts'
 
@@ -118,7 +120,8 @@ export async function productRoutes(fastify: FastifyInstance) {
   })
   fastify.patch<{ Params: { id: string } }>('/products/:id', async (request, reply) => {
     const product = await load(request)
-    if (!isAdmin(request.principal) && !canManageProduct(request.principal, product.id)) throw forbidden()
+    // Products are the account's own settings (a product token may read itself, never widen its distribution).
+    requireAdmin(request)
     const input = parseResource(request.body, 'products', productAttrs)
     const patch = { ...(await productPatch(db, request.account.id, input.attributes, product.id)), updated_at: now() }
     await writeCatalog(db, product.account_id, async (trx) => {
@@ -129,9 +132,12 @@ export async function productRoutes(fastify: FastifyInstance) {
   fastify.delete<{ Params: { id: string } }>('/products/:id', async (request, reply) => {
     const product = await load(request)
     requireAdmin(request)
+    const releases = await db.selectFrom('releases').select('id').where('product_id', '=', product.id).execute()
     await writeCatalog(db, product.account_id, async (trx) => {
       await trx.deleteFrom('products').where('id', '=', product.id).execute()
     })
+    // The rows cascade; their stored objects go too, as when a release is deleted.
+    await removeBlobs(request, { prefixes: releases.map((r) => releasePrefix(product.account_id, r.id)) })
     return reply.code(204).send()
   })
 }

@@ -28,6 +28,7 @@ import {
 import { listParam, paginate, param, parsePage, sortByCreated } from './pagination.ts'
 import { releaseResource } from './serializers.ts'
 import { insertUnique } from './unique.ts'
+import { removeBlobs } from './blob-cleanup.ts'
 
 const RESERVED = new Set(['action', 'actions'])
 
@@ -246,7 +247,7 @@ async function setStatus(request: FastifyRequest<{ Params: Params }>, status: 'P
   const { db } = request.server.catalog
   const { row } = await findManageableRelease(request, request.params.id)
   const ts = now()
-  const patch = { status, updated_at: ts, yanked_at: status === 'YANKED' ? ts : row.yanked_at }
+  const patch = { status, updated_at: ts, yanked_at: status === 'YANKED' ? ts : null }
   await writeCatalog(db, row.account_id, async (trx) => {
     await trx.updateTable('releases').set(patch).where('id', '=', row.id).execute()
   })
@@ -261,10 +262,7 @@ async function deleteRelease(request: FastifyRequest<{ Params: Params }>) {
   await writeCatalog(db, row.account_id, async (trx) => {
     await trx.deleteFrom('releases').where('id', '=', row.id).execute()
   })
-  const blobs = request.server.blobs
-  for await (const key of blobs.list(releasePrefix(row.account_id, row.id))) {
-    await blobs.delete(key).catch((err) => request.log.warn({ err, store: blobs.name }, 'blob delete failed'))
-  }
+  await removeBlobs(request, { prefixes: [releasePrefix(row.account_id, row.id)] })
 }
 
 export async function releaseRoutes(fastify: FastifyInstance) {

@@ -116,7 +116,8 @@ export async function userRoutes(fastify: FastifyInstance) {
   fastify.patch<{ Params: { id: string } }>('/users/:id', async (request, reply) => {
     const row = await load(request)
     const a = parseResource(request.body, 'users', userAttrs).attributes
-    if ('role' in a && !isAdmin(request.principal)) throw forbidden('only admins may change roles')
+    const p = request.principal
+    if ('role' in a && !(p.kind === 'staff' && p.role === 'admin')) throw forbidden('only admins may change roles')
     return sendDocument(request, reply, 200, {
       data: userResource(await update(row, await userPatch(db, row.account_id, a, row.id))),
     })

@@ -20,9 +20,16 @@ export function toJsonApiError(err: unknown): {
   headers?: Record<string, string>
 } {
   if (err instanceof GatewayError) {
+    // Server-side failures are logged in full; clients only learn which kind (storage keys and backend text stay in).
+    const detail =
+      err.statusCode < 500
+        ? err.message
+        : err.code === 'STORAGE_ERROR'
+          ? 'The storage backend failed; try again later'
+          : 'An unexpected error occurred'
     return {
       status: err.statusCode,
-      error: { title: err.title, detail: err.message, code: err.code, ...(err.source ? { source: err.source } : {}) },
+      error: { title: err.title, detail, code: err.code, ...(err.source ? { source: err.source } : {}) },
       headers: err.options.headers,
     }
   }

@@ -151,7 +151,10 @@ export class FilesystemStore implements BlobStore {
         else if (entry.isFile()) yield key
       }
     }
-    for await (const key of walk(this.root, this.root)) {
+    // Walk only below the prefix's directory, so listing one release does not scan the whole store.
+    const dir = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : ''
+    if (dir !== '') validateKey(dir, this.name)
+    for await (const key of walk(dir === '' ? this.root : join(this.root, dir), this.root)) {
       if (key.startsWith(prefix)) yield key
     }
   }

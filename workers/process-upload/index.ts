@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream'
 import { bumpRevision, type Executor } from '../../gateway/catalog/accounts.ts'
 import { newId, now } from '../../gateway/catalog/db.ts'
 import type { ArtifactStatus, EngineKey } from '../../gateway/catalog/types.ts'
-import { BlobNotFoundError } from '../../gateway/storage/blob-store.ts'
+import { type BlobInfo, BlobNotFoundError } from '../../gateway/storage/blob-store.ts'
 import { artifactKey } from '../../gateway/storage/keys.ts'
 import { type ArtifactJobPayload, JOB_KINDS } from '../kinds.ts'
 import { backoffDelay } from '../queue.ts'
@@ -211,6 +211,15 @@ function verify(a: ArtifactInfo, scan: ScanResult): string | undefined {
   return `checksum mismatch: the declared ${c.algorithm} (${c.encoding}) does not match the upload, whose ${c.algorithm} is ${scan.digests[c.algorithm]?.toString('hex')}`
 }
 
+async function statObject(ctx: Ctx, key: string): Promise<BlobInfo> {
+  try {
+    return await ctx.blobs.stat(key)
+  } catch (err) {
+    if (err instanceof BlobNotFoundError) throw new UploadMissing(key)
+    throw err
+  }
+}
+
 async function openObject(ctx: Ctx, key: string): Promise<Readable> {
   try {
     return await ctx.blobs.read(key, { signal: ctx.signal })
@@ -232,6 +241,7 @@ export async function processArtifact(
   const a = await loadArtifact(ctx.catalog.db, artifactId)
   if (!a || (a.status !== 'WAITING' && a.status !== 'PROCESSING')) return { status: 'skipped' }
   const key = artifactKey(a.account_id, a.release_id, a.filename)
+  const before = await statObject(ctx, key)
   const source = await openObject(ctx, key)
   let probe: TarProbe | undefined
   let final: Final
@@ -263,6 +273,12 @@ export async function processArtifact(
   } finally {
     source.destroy()
     probe?.abort()
+  }
+  // A second upload may have replaced the object while this one was read: never record the old bytes' verdict
+  // for the new bytes. The retry verifies what is stored now.
+  const after = await statObject(ctx, key)
+  if (after.etag !== before.etag || after.size !== before.size) {
+    throw new Error(`${key} changed while it was being verified`)
   }
   const written = await finish(ctx, a, final)
   if (!written) return { status: 'skipped' }

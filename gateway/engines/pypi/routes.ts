@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import authenticate from '../../auth/plugin.ts'
+import { canShowRelease } from '../../auth/policy.ts'
 import { ANONYMOUS, type Principal } from '../../auth/principal.ts'
 import { isUuid } from '../../catalog/accounts.ts'
 import { GatewayError } from '../../errors.ts'
@@ -10,7 +11,7 @@ import { isValidProjectName, normalizeProjectName } from './normalize.ts'
 import { findProject, type PageContext, PypiPages } from './pages.ts'
 import { Upstream, upstreamProjectUrl } from './passthrough.ts'
 import { etagMatches, PAGE_MAX_AGE, sendPage } from './respond.ts'
-import { canShow, visibleFiles } from './visibility.ts'
+import { canShow, releaseFacts, visibleFiles } from './visibility.ts'
 
 type ProjectRequest = FastifyRequest<{ Params: { project: string } }>
 type FileRequest = FastifyRequest<{ Params: { artifact: string; '*': string } }>
@@ -86,6 +87,8 @@ export async function pypiEngine(fastify: FastifyInstance) {
       return reply.redirect(`${ctx.baseUrl}v1/accounts/${ctx.account.id}/artifacts/${row.artifactId}/${path}`, 303)
     }
     if (name !== `${row.filename}.metadata` || row.coreMetadata === null) throw notFound()
+    // The download route applies the release show rule (suspended licenses, expiry); the metadata must too.
+    if (!canShowRelease(ctx.principal, releaseFacts(row), ctx.now).allow) throw denied(ctx.principal)
     const metadata = parseCoreMetadata(row.coreMetadata)
     const isPublic = canShow(ANONYMOUS, pkg) && visibleFiles(ANONYMOUS, [row], ctx.now).length === 1
     const etag = `"${metadata.sha256}"`
