@@ -126,6 +126,3 @@ export const envBindings: ReadonlyArray<readonly [string, readonly string[], Env
   ['PKGWAY_PYPI_UPSTREAM', ['pypi', 'upstream'], 'string'],
   ['PKGWAY_PYPI_UPSTREAM_TIMEOUT_MS', ['pypi', 'upstreamTimeoutMs'], 'int'],
 ]
-
-/** Names of the settings that hold secrets; never logged. */
-export const secretKeys = ['signingSecret', 'bootstrapAdminToken', 'storage.s3.secretAccessKey'] as const

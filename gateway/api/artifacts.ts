@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { artifactInScope, canChooseDownloadTtl, canManageProduct } from '../auth/policy.ts'
+import { artifactInScope, canChooseDownloadTtl, canManageProduct, isDownloadable } from '../auth/policy.ts'
 import { requireAuth } from '../auth/plugin.ts'
 import { isUuid, writeCatalog } from '../catalog/accounts.ts'
 import { newId, now } from '../catalog/db.ts'
@@ -173,8 +173,7 @@ function downloadTtl(request: FastifyRequest): number | undefined {
  */
 export async function sendArtifact(request: FastifyRequest, reply: FastifyReply, found: LoadedArtifact) {
   const { row, release } = found
-  const downloadable = row.status === 'UPLOADED' && release.row.status !== 'YANKED'
-  if (!downloadable || prefers(request, 'no-download')) {
+  if (!isDownloadable(release.facts, row) || prefers(request, 'no-download')) {
     return sendDocument(request, reply, 200, { data: artifactResource(row) })
   }
   const key = artifactKey(row.account_id, row.release_id, row.filename)

@@ -1,3 +1,4 @@
+import { canManageProduct } from '../auth/policy.ts'
 import { randomBytes } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { requireAuth } from '../auth/plugin.ts'
@@ -17,7 +18,6 @@ import {
   unprocessableAttr,
 } from './jsonapi.ts'
 import { paginate, parsePage, sortByCreated } from './pagination.ts'
-import { managesProduct } from './roles.ts'
 import { licenseResource, tokenResource } from './serializers.ts'
 import { tokenAttrs } from './token-attrs.ts'
 import { insertUnique } from './unique.ts'
@@ -59,13 +59,13 @@ export async function licenseRoutes(fastify: FastifyInstance) {
     ).executeTakeFirst()
     const p = request.principal
     const own = p.kind === 'license' && p.license.id === row?.id
-    if (!row || (!managesProduct(p, row.product_id) && !own))
+    if (!row || (!canManageProduct(p, row.product_id) && !own))
       throw notFound(`The requested license '${alias}' was not found`)
     return row
   }
   const manageable = async (request: FastifyRequest<{ Params: { id: string } }>) => {
     const row = await load(request)
-    if (!managesProduct(request.principal, row.product_id)) throw forbidden()
+    if (!canManageProduct(request.principal, row.product_id)) throw forbidden()
     return row
   }
   const update = async (row: LicenseRow, patch: Partial<LicenseRow>) => {
@@ -95,7 +95,7 @@ export async function licenseRoutes(fastify: FastifyInstance) {
     const p = request.principal
     const rows = (
       await db.selectFrom('licenses').selectAll().where('account_id', '=', request.account.id).execute()
-    ).filter((r) => managesProduct(p, r.product_id) || (p.kind === 'license' && p.license.id === r.id))
+    ).filter((r) => canManageProduct(p, r.product_id) || (p.kind === 'license' && p.license.id === r.id))
     const { items, links } = paginate(request, sortByCreated(rows, page.order), page)
     return sendDocument(request, reply, 200, { data: items.map((r) => licenseResource(r)), links })
   })
@@ -117,7 +117,7 @@ export async function licenseRoutes(fastify: FastifyInstance) {
             .executeTakeFirst()
         : undefined
     if (!policy) throw unprocessableAttr('POLICY_NOT_FOUND', 'must exist', '/data/relationships/policy')
-    if (!managesProduct(request.principal, policy.product_id)) throw forbidden()
+    if (!canManageProduct(request.principal, policy.product_id)) throw forbidden()
     const ownerId = relationshipId(input, 'owner', 'users') ?? relationshipId(input, 'user', 'users') ?? null
     if (ownerId) {
       const owner = isUuid(ownerId)

@@ -1,3 +1,4 @@
+import { canManageProduct } from '../auth/policy.ts'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { requireAuth } from '../auth/plugin.ts'
 import { isUuid, writeCatalog } from '../catalog/accounts.ts'
@@ -17,7 +18,6 @@ import {
 } from './jsonapi.ts'
 import { findProduct } from './lookup.ts'
 import { paginate, parsePage, sortByCreated } from './pagination.ts'
-import { managesProduct } from './roles.ts'
 import { policyResource } from './serializers.ts'
 
 /** Policies: expiry and authentication rules shared by a product's licenses. */
@@ -67,7 +67,7 @@ export async function policyRoutes(fastify: FastifyInstance) {
           .where('id', '=', request.params.id.toLowerCase())
           .executeTakeFirst()
       : undefined
-    if (!row || !managesProduct(request.principal, row.product_id))
+    if (!row || !canManageProduct(request.principal, row.product_id))
       throw notFound(`The requested policy '${request.params.id}' was not found`)
     return row
   }
@@ -76,7 +76,7 @@ export async function policyRoutes(fastify: FastifyInstance) {
     const page = parsePage(request.query)
     const rows = (
       await db.selectFrom('policies').selectAll().where('account_id', '=', request.account.id).execute()
-    ).filter((r) => managesProduct(request.principal, r.product_id))
+    ).filter((r) => canManageProduct(request.principal, r.product_id))
     const { items, links } = paginate(request, sortByCreated(rows, page.order), page)
     return sendDocument(request, reply, 200, { data: items.map(policyResource), links })
   })
@@ -90,7 +90,7 @@ export async function policyRoutes(fastify: FastifyInstance) {
     const productId = relationshipId(input, 'product', 'products')
     const product = productId && isUuid(productId) ? await findProduct(db, request.account.id, productId) : undefined
     if (!product) throw unprocessableAttr('PRODUCT_NOT_FOUND', 'must exist', '/data/relationships/product')
-    if (!managesProduct(request.principal, product.id)) throw forbidden()
+    if (!canManageProduct(request.principal, product.id)) throw forbidden()
     const ts = now()
     const row: PolicyRow = {
       id: newId(),

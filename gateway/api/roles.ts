@@ -13,8 +13,3 @@ export function requireAdmin(request: FastifyRequest): void {
   requireAuth(request)
   if (!isAdmin(request.principal)) throw forbidden()
 }
-
-/** managesProduct: admins manage everything, a product token only what belongs to its product. */
-export function managesProduct(p: Principal, productId: string): boolean {
-  return isAdmin(p) || (p.kind === 'product' && p.productId === productId)
-}

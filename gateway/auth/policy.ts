@@ -286,11 +286,6 @@ export function canShowRelease(p: Principal, r: ReleaseFacts, now: number = Date
   }
 }
 
-/** canShowArtifact: artifacts (and their manifests/descriptors) delegate their show rule to their release. */
-export function canShowArtifact(p: Principal, r: ReleaseFacts, now: number = Date.now()): Decision {
-  return canShowRelease(p, r, now)
-}
-
 /**
  * isDownloadable: an artifact's bytes may be served (303 to storage) only when it is UPLOADED and its release is
  * not YANKED; otherwise privileged callers get the artifact JSON without a URL.
@@ -312,7 +307,8 @@ export function checkReleaseAccess(p: Principal, r: ReleaseFacts, now: number = 
 /** checkArtifactAccess runs {@link artifactInScope} then the release's show rule. */
 export function checkArtifactAccess(p: Principal, r: ReleaseFacts, a: ArtifactFacts, now: number = Date.now()): Access {
   if (!artifactInScope(p, r, a, now)) return { allow: false, status: 404 }
-  const d = canShowArtifact(p, r, now)
+  // Artifacts (and their manifests and descriptors) delegate their show rule to their release.
+  const d = canShowRelease(p, r, now)
   return d.allow ? { allow: true } : { allow: false, status: 403, reason: d.reason }
 }
 

@@ -58,8 +58,6 @@ export interface LicenseContext {
 
 export const ANONYMOUS: AnonymousPrincipal = { kind: 'anonymous' }
 
-export const isStaff = (p: Principal): p is StaffPrincipal => p.kind === 'staff'
-
 /** Roles that make a user (or its tokens) staff. */
 export type StaffRole = StaffPrincipal['role']
 
