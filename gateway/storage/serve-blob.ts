@@ -1,3 +1,4 @@
+import { etagMatches } from '../conditional.ts'
 import { Readable } from 'node:stream'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { BlobInfo, BlobStore } from './blob-store.ts'
@@ -19,14 +20,6 @@ export function parseRange(header: string | undefined, size: number): ByteRange 
   const end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1)
   if (start >= size || end < start) return 'unsatisfiable'
   return { start, end }
-}
-
-function etagMatches(header: string | undefined, etag: string): boolean {
-  if (!header) return false
-  return header.split(',').some((t) => {
-    const v = t.trim()
-    return v === '*' || v === etag || v === `W/${etag}`
-  })
 }
 
 /**

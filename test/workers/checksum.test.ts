@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest'
 import { matchChecksum, parseChecksum } from '../../workers/process-upload/checksum.ts'
 import { formatBytes } from '../../workers/process-upload/limits.ts'
 import { gemSegments, gemVersionsEqual } from '../../workers/process-upload/gem.ts'
-import { headerValue, normalizeName } from '../../workers/process-upload/wheel.ts'
+import { normalizeProjectName } from '../../gateway/engines/pypi/normalize.ts'
+import { headerValue } from '../../gateway/engines/pypi/core-metadata.ts'
 
 const body = Buffer.from('hello world\n')
 const digest = (a: string) => createHash(a).update(body).digest()
@@ -102,11 +103,11 @@ describe('gem versions', () => {
 
 describe('wheel metadata helpers', () => {
   it('normalises names like PEP 503 and reads header fields', () => {
-    expect(normalizeName('Demo_Pkg..x')).toBe('demo-pkg-x')
+    expect(normalizeProjectName('Demo_Pkg..x')).toBe('demo-pkg-x')
     const meta = 'Metadata-Version: 2.1\nName:  demo-pkg \nRequires-Python: >=3.8\n\nName: in the body\n'
     expect(headerValue(meta, 'Name')).toBe('demo-pkg')
     expect(headerValue(meta, 'requires-python')).toBe('>=3.8')
-    expect(headerValue(meta, 'Summary')).toBeUndefined()
+    expect(headerValue(meta, 'Summary')).toBeNull()
   })
 })
 

@@ -1,3 +1,5 @@
+import { headerValue } from '../../gateway/engines/pypi/core-metadata.ts'
+import { normalizeProjectName } from '../../gateway/engines/pypi/normalize.ts'
 import { Readable } from 'node:stream'
 import yauzl from 'yauzl'
 import type { BlobStore } from '../../gateway/storage/blob-store.ts'
@@ -76,18 +78,6 @@ class BlobRangeReader extends yauzl.RandomAccessReader {
       })(),
     )
   }
-}
-
-/** normalizeName is PEP 503: runs of `-`, `_`, `.` become `-`, lower-cased. */
-export function normalizeName(name: string): string {
-  return name.replace(/[-_.]+/g, '-').toLowerCase()
-}
-
-/** headerValue reads the first `Field: value` of an RFC 822 style header block (METADATA). */
-export function headerValue(metadata: string, field: string): string | undefined {
-  const head = metadata.split(/\r?\n\r?\n/, 1)[0]
-  const re = new RegExp(`^${field}:[ \\t]*(.*)$`, 'im')
-  return re.exec(head)?.[1]?.trim()
 }
 
 const METADATA = /^[^/]+\.dist-info\/METADATA$/
@@ -188,7 +178,7 @@ export function wheelManifest(
   const name = headerValue(text, 'Name')
   if (!name) throw new RejectedUpload(`${meta.path} has no Name`)
   if (artifact.engine === 'pypi' && artifact.packageKey !== null) {
-    if (normalizeName(name) !== normalizeName(artifact.packageKey)) {
+    if (normalizeProjectName(name) !== normalizeProjectName(artifact.packageKey)) {
       throw new RejectedUpload(
         `package name mismatch: METADATA names ${name}, the package key is ${artifact.packageKey}`,
       )

@@ -1,3 +1,4 @@
+import { etagMatches } from '../../conditional.ts'
 import { createHash } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 
@@ -21,16 +22,6 @@ export function renderedPage(body: string | Buffer, contentType: string, isPubli
   const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body
   const digest = createHash('sha256').update(contentType).update('\n').update(bytes).digest('hex').slice(0, 32)
   return { body: bytes, contentType, etag: `W/"${digest}"`, isPublic }
-}
-
-/** etagMatches implements `If-None-Match` with weak comparison (RFC 9110 §13.1.2), `*` included. */
-export function etagMatches(header: string | undefined, etag: string): boolean {
-  if (!header) return false
-  const opaque = etag.replace(/^W\//, '')
-  return header.split(',').some((t) => {
-    const v = t.trim()
-    return v === '*' || v.replace(/^W\//, '') === opaque
-  })
 }
 
 /**

@@ -10,7 +10,8 @@ import { negotiate } from './negotiate.ts'
 import { isValidProjectName, normalizeProjectName } from './normalize.ts'
 import { findProject, type PageContext, PypiPages } from './pages.ts'
 import { Upstream, upstreamProjectUrl } from './passthrough.ts'
-import { etagMatches, PAGE_MAX_AGE, sendPage } from './respond.ts'
+import { etagMatches } from '../../conditional.ts'
+import { PAGE_MAX_AGE, sendPage } from './respond.ts'
 import { canShow, releaseFacts, visibleFiles } from './visibility.ts'
 
 type ProjectRequest = FastifyRequest<{ Params: { project: string } }>

@@ -5,7 +5,7 @@ import { negotiate } from '../../../gateway/engines/pypi/negotiate.ts'
 import { isValidProjectName, normalizeProjectName } from '../../../gateway/engines/pypi/normalize.ts'
 import { filenameVersion } from '../../../gateway/engines/pypi/project.ts'
 import { escapeHtml } from '../../../gateway/engines/pypi/render-html.ts'
-import { etagMatches } from '../../../gateway/engines/pypi/respond.ts'
+import { etagMatches } from '../../../gateway/conditional.ts'
 import { visibilityClass } from '../../../gateway/engines/pypi/visibility.ts'
 import { PIP_ACCEPT, sha256 } from './fixtures.ts'
 
