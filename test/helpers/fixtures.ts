@@ -1,3 +1,4 @@
+import * as seed from './seed.ts'
 import { buildWheel as buildWheelFile, type WheelSpec } from './wheel.ts'
 import { execFile, spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
@@ -7,8 +8,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { gzipSync } from 'node:zlib'
 import tarStream from 'tar-stream'
-import { createAccount, type Executor } from '../../gateway/catalog/accounts.ts'
-import { newId, now } from '../../gateway/catalog/db.ts'
+import type { Executor } from '../../gateway/catalog/accounts.ts'
 import type { ArtifactRow, EngineKey } from '../../gateway/catalog/types.ts'
 import type { BlobStore } from '../../gateway/storage/blob-store.ts'
 import { artifactKey } from '../../gateway/storage/keys.ts'
@@ -264,105 +264,43 @@ export interface Seeded {
   key: string
 }
 
-/** seedArtifact creates an account, product, package (optional), release and a WAITING artifact. */
+/** seedArtifact creates an account, product, package (optional), published release and a WAITING artifact. */
 export async function seedArtifact(db: Executor, input: SeedInput): Promise<Seeded> {
-  const ts = now()
-  const account = await createAccount(db, `acct-${newId().slice(0, 8)}`)
-  const productId = newId()
-  await db
-    .insertInto('products')
-    .values({
-      id: productId,
-      account_id: account.id,
-      name: 'Product',
-      code: null,
-      code_key: null,
-      distribution_strategy: 'LICENSED',
-      url: null,
-      platforms: null,
-      metadata: '{}',
-      created_at: ts,
-      updated_at: ts,
-    })
-    .execute()
-  let packageId: string | null = null
-  if (input.packageKey !== null && input.packageKey !== undefined) {
-    packageId = newId()
-    await db
-      .insertInto('packages')
-      .values({
-        id: packageId,
-        account_id: account.id,
-        product_id: productId,
-        name: input.packageKey,
-        key: input.packageKey,
-        engine: input.engine ?? null,
-        metadata: '{}',
-        created_at: ts,
-        updated_at: ts,
-      })
-      .execute()
+  const account = await seed.seedAccount(db)
+  const product = await seed.seedProduct(db, account, { name: 'Product' })
+  const pkg =
+    input.packageKey === null || input.packageKey === undefined
+      ? null
+      : await seed.seedPackage(db, account, {
+          product,
+          key: input.packageKey,
+          name: input.packageKey,
+          engine: input.engine ?? null,
+        })
+  const release = await seed.seedRelease(db, account, {
+    product,
+    package: pkg,
+    version: input.version ?? '1.0.0',
+    status: 'PUBLISHED',
+  })
+  const artifact = await seed.seedArtifact(db, account, {
+    release,
+    filename: input.filename,
+    filetype: input.filetype,
+    filesize: input.filesize ?? null,
+    checksum: input.checksum ?? null,
+    status: input.status ?? 'WAITING',
+  })
+  if (input.createdAt) {
+    await db.updateTable('artifacts').set({ created_at: input.createdAt }).where('id', '=', artifact.id).execute()
   }
-  const version = input.version ?? '1.0.0'
-  const m = /^(\d+)\.(\d+)\.(\d+)(?:-([^+]+))?(?:\+(.+))?$/.exec(version)
-  const releaseId = newId()
-  await db
-    .insertInto('releases')
-    .values({
-      id: releaseId,
-      account_id: account.id,
-      product_id: productId,
-      package_id: packageId,
-      package_scope: packageId ?? '',
-      version,
-      semver_major: Number(m?.[1] ?? 0),
-      semver_minor: Number(m?.[2] ?? 0),
-      semver_patch: Number(m?.[3] ?? 0),
-      semver_prerelease: m?.[4] ?? null,
-      semver_build: m?.[5] ?? null,
-      channel: m?.[4] ? 'beta' : 'stable',
-      tag: null,
-      status: 'PUBLISHED',
-      name: null,
-      description: null,
-      backdated_to: null,
-      yanked_at: null,
-      metadata: '{}',
-      created_at: ts,
-      updated_at: ts,
-    })
-    .execute()
-  const artifactId = newId()
-  await db
-    .insertInto('artifacts')
-    .values({
-      id: artifactId,
-      account_id: account.id,
-      release_id: releaseId,
-      filename: input.filename,
-      filetype: input.filetype === undefined ? (/\.([^.]+)$/.exec(input.filename)?.[1] ?? null) : input.filetype,
-      platform: null,
-      arch: null,
-      filesize: input.filesize ?? null,
-      checksum: input.checksum ?? null,
-      signature: null,
-      status: input.status ?? 'WAITING',
-      status_reason: null,
-      content_length: null,
-      sha256: null,
-      sha512: null,
-      metadata: '{}',
-      created_at: input.createdAt ?? ts,
-      updated_at: ts,
-    })
-    .execute()
   return {
     accountId: account.id,
-    productId,
-    packageId,
-    releaseId,
-    artifactId,
-    key: artifactKey(account.id, releaseId, input.filename),
+    productId: product.id,
+    packageId: pkg?.id ?? null,
+    releaseId: release.id,
+    artifactId: artifact.id,
+    key: artifactKey(account.id, release.id, input.filename),
   }
 }
 
