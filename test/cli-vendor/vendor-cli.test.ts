@@ -382,6 +382,9 @@ describe('pkgway release and artifact', SLOW, () => {
       '1.0.0',
       '--host',
       'http://127.0.0.1:9',
+      // The stored login's token is only ever sent to the stored host.
+      '--token',
+      'prod-unused',
     ])
     expect(down.code).toBe(1)
     expect(lines(down.stderr)).toEqual([
