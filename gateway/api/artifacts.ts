@@ -9,6 +9,7 @@ import { badRequest, forbidden } from '../errors.ts'
 import { validateKey } from '../storage/blob-store.ts'
 import { proxyBlob } from '../storage/delivery.ts'
 import { artifactKey } from '../storage/keys.ts'
+import { signedBlobUrl } from '../storage/signed-url.ts'
 import { artifactEvents } from './artifact-events.ts'
 import { removeBlobs } from './blob-cleanup.ts'
 import {
@@ -142,9 +143,14 @@ async function createArtifact(request: FastifyRequest, reply: FastifyReply) {
     await insertUnique(() => trx.insertInto('artifacts').values(row).execute())
     await artifactEvents(request.server).created(trx, row)
   })
-  const url = await request.server.blobs.uploadUrl(artifactKey(row.account_id, row.release_id, row.filename), {
-    baseUrl: request.server.baseUrl(request),
-  })
+  const { blobs, config, signingSecret } = request.server
+  const key = artifactKey(row.account_id, row.release_id, row.filename)
+  const baseUrl = request.server.baseUrl(request)
+  // Without a declared size the keygen CLI PUTs with chunked encoding (it does so for empty files), which S3
+  // refuses; such uploads go through the gateway's own signed PUT route, which streams them into any store.
+  const url = row.filesize
+    ? await blobs.uploadUrl(key, { baseUrl })
+    : signedBlobUrl(signingSecret, baseUrl, 'PUT', key, config.storage.uploadTtl)
   // Echo filesize and filetype exactly as sent: the keygen CLI decodes them into its upload request, and the
   // echoed filesize becomes the PUT's Content-Length. see: ../shared/spec/keygen-cli-wire.md §2.2
   const doc = artifactResource(row, {

@@ -218,28 +218,25 @@ describe.each(['filesystem', 's3'] as const)('keygen CLI wire replay (%s storage
     expect(createHash('sha256').update(stored).digest('hex')).toBe(SHA256_HEX)
   })
 
-  it.skipIf(storage === 's3')(
-    'upload of a zero-byte file: no filesize, chunked PUT with no Content-Length (§3.4)',
-    async () => {
-      const created = await upload(
-        {
-          filename: 'app-linux-amd64.tar.gz',
-          filetype: '.gz',
-          platform: 'linux',
-          arch: 'amd64',
-          checksum: EMPTY_SHA512,
-        },
-        Buffer.alloc(0),
-        betaId,
-      )
-      expect(created.status).toBe(307)
-      expect(created.json.data.attributes.filesize).toBeNull()
-      const put = await uploadPut(created.headers.location as string, Buffer.alloc(0))
-      expect(put.status).toBe(200)
-      const info = await gw.blobs.stat(`artifacts/${gw.account.id}/${betaId}/app-linux-amd64.tar.gz`)
-      expect(info.size).toBe(0)
-    },
-  )
+  it('upload of a zero-byte file: no filesize, chunked PUT with no Content-Length, also into S3 (§3.4)', async () => {
+    const created = await upload(
+      {
+        filename: 'app-linux-amd64.tar.gz',
+        filetype: '.gz',
+        platform: 'linux',
+        arch: 'amd64',
+        checksum: EMPTY_SHA512,
+      },
+      Buffer.alloc(0),
+      betaId,
+    )
+    expect(created.status).toBe(307)
+    expect(created.json.data.attributes.filesize).toBeNull()
+    const put = await uploadPut(created.headers.location as string, Buffer.alloc(0))
+    expect(put.status).toBe(200)
+    const info = await gw.blobs.stat(`artifacts/${gw.account.id}/${betaId}/app-linux-amd64.tar.gz`)
+    expect(info.size).toBe(0)
+  })
 
   it('upload checksum variants and --filetype/--metadata/--signing-key are accepted verbatim (§3.5–3.6)', async () => {
     for (const [filename, checksum] of [
@@ -315,8 +312,7 @@ describe.each(['filesystem', 's3'] as const)('keygen CLI wire replay (%s storage
     expect(res.status).toBe(204)
     await expect(gw.blobs.stat(`artifacts/${gw.account.id}/${releaseId}/app-linux-amd64.tar.gz`)).rejects.toThrow()
     // The beta release's artifact of the same name is untouched.
-    if (storage === 'filesystem')
-      await expect(gw.blobs.stat(`artifacts/${gw.account.id}/${betaId}/app-linux-amd64.tar.gz`)).resolves.toBeDefined()
+    await expect(gw.blobs.stat(`artifacts/${gw.account.id}/${betaId}/app-linux-amd64.tar.gz`)).resolves.toBeDefined()
   })
 
   it('del (release) deletes the release, its artifacts and their stored objects, 204 (§3.12)', async () => {
