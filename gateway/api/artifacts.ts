@@ -30,7 +30,8 @@ import {
   packagesOfEngine,
   scopedReleases,
 } from './lookup.ts'
-import { paginate, param, parsePage, sortByCreated } from './pagination.ts'
+import { param, parsePage } from './pagination.ts'
+import { sendList } from './list.ts'
 import { artifactResource } from './serializers.ts'
 import { insertUnique } from './unique.ts'
 
@@ -242,8 +243,7 @@ export async function artifactRoutes(fastify: FastifyInstance) {
   fastify.get('/artifacts', async (request, reply) => {
     const page = parsePage(request.query)
     const rows = await listArtifacts(request, artifactFiltersFromQuery(request.query))
-    const { items, links } = paginate(request, sortByCreated(rows, page.order), page)
-    return sendDocument(request, reply, 200, { data: items.map((r) => artifactResource(r)), links })
+    return sendList(request, reply, page, rows, (r) => artifactResource(r))
   })
 
   // `/artifacts/<id or filename>` (filenames may contain `/`) and the "vanity" `/artifacts/<uuid>/<filename>`
@@ -264,8 +264,7 @@ export async function artifactRoutes(fastify: FastifyInstance) {
     const release = await findRelease(request, request.params.release)
     const page = parsePage(request.query)
     const rows = await listArtifacts(request, { ...artifactFiltersFromQuery(request.query), release: release.row.id })
-    const { items, links } = paginate(request, sortByCreated(rows, page.order), page)
-    return sendDocument(request, reply, 200, { data: items.map((r) => artifactResource(r)), links })
+    return sendList(request, reply, page, rows, (r) => artifactResource(r))
   })
 
   fastify.get<{ Params: { release: string; '*': string } }>(

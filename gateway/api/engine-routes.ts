@@ -6,7 +6,8 @@ import type { EngineRow } from '../catalog/types.ts'
 import { notFound } from '../errors.ts'
 import { sendDocument } from './jsonapi.ts'
 import { findProduct } from './lookup.ts'
-import { paginate, parsePage, sortByCreated } from './pagination.ts'
+import { parsePage } from './pagination.ts'
+import { sendList } from './list.ts'
 import { engineResource } from './serializers.ts'
 
 /**
@@ -35,8 +36,7 @@ async function visibleEngines(request: FastifyRequest, productId?: string): Prom
 
 function sendEngines(request: FastifyRequest, reply: FastifyReply, engines: EngineRow[]) {
   const page = parsePage(request.query)
-  const { items, links } = paginate(request, sortByCreated(engines, page.order), page)
-  return sendDocument(request, reply, 200, { data: items.map(engineResource), links })
+  return sendList(request, reply, page, engines, engineResource)
 }
 
 async function showEngine(request: FastifyRequest, reply: FastifyReply, alias: string, productId?: string) {

@@ -9,7 +9,8 @@ import { badRequest, notFound } from '../errors.ts'
 import { checkAlias } from './attributes.ts'
 import { type AttrSpecs, metadataIn, parseResource, sendDocument, unprocessableAttr } from './jsonapi.ts'
 import { findEntitlement } from './lookup.ts'
-import { paginate, parsePage, sortByCreated } from './pagination.ts'
+import { parsePage } from './pagination.ts'
+import { sendList } from './list.ts'
 import { requireAdmin } from './roles.ts'
 import { entitlementResource } from './serializers.ts'
 import { insertUnique } from './unique.ts'
@@ -88,8 +89,7 @@ export async function entitlementRoutes(fastify: FastifyInstance) {
     const rows = (
       await db.selectFrom('entitlements').selectAll().where('account_id', '=', request.account.id).execute()
     ).filter((e) => entitlementVisible(request.principal, e))
-    const { items, links } = paginate(request, sortByCreated(rows, page.order), page)
-    return sendDocument(request, reply, 200, { data: items.map(entitlementResource), links })
+    return sendList(request, reply, page, rows, entitlementResource)
   })
   fastify.get<{ Params: { id: string } }>('/entitlements/:id', async (request, reply) =>
     sendDocument(request, reply, 200, { data: entitlementResource(await load(request)) }),

@@ -17,7 +17,8 @@ import {
   sendDocument,
   unprocessableAttr,
 } from './jsonapi.ts'
-import { paginate, parsePage, sortByCreated } from './pagination.ts'
+import { parsePage } from './pagination.ts'
+import { sendList } from './list.ts'
 import { licenseResource, tokenResource } from './serializers.ts'
 import { tokenAttrs } from './token-attrs.ts'
 import { insertUnique } from './unique.ts'
@@ -96,8 +97,7 @@ export async function licenseRoutes(fastify: FastifyInstance) {
     const rows = (
       await db.selectFrom('licenses').selectAll().where('account_id', '=', request.account.id).execute()
     ).filter((r) => canManageProduct(p, r.product_id) || (p.kind === 'license' && p.license.id === r.id))
-    const { items, links } = paginate(request, sortByCreated(rows, page.order), page)
-    return sendDocument(request, reply, 200, { data: items.map((r) => licenseResource(r)), links })
+    return sendList(request, reply, page, rows, (r) => licenseResource(r))
   })
   fastify.get<{ Params: { id: string } }>('/licenses/:id', async (request, reply) =>
     send(request, reply, await load(request)),

@@ -16,7 +16,8 @@ import {
   unprocessableAttr,
 } from './jsonapi.ts'
 import { findPackage, findProduct } from './lookup.ts'
-import { paginate, param, parsePage, sortByCreated } from './pagination.ts'
+import { param, parsePage } from './pagination.ts'
+import { sendList } from './list.ts'
 import { packageResource } from './serializers.ts'
 import { insertUnique } from './unique.ts'
 
@@ -103,8 +104,7 @@ export async function packageRoutes(fastify: FastifyInstance) {
       rows = rows.filter((p) => p.product_id === found?.id)
     }
     if (engine !== undefined) rows = rows.filter((p) => (engine === '' ? p.engine === null : p.engine === engine))
-    const { items, links } = paginate(request, sortByCreated(rows, page.order), page)
-    return sendDocument(request, reply, 200, { data: items.map(packageResource), links })
+    return sendList(request, reply, page, rows, packageResource)
   })
   fastify.get<{ Params: { id: string } }>('/packages/:id', async (request, reply) =>
     sendDocument(request, reply, 200, { data: packageResource(await load(request)) }),

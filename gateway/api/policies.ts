@@ -17,7 +17,8 @@ import {
   unprocessableAttr,
 } from './jsonapi.ts'
 import { findProduct } from './lookup.ts'
-import { paginate, parsePage, sortByCreated } from './pagination.ts'
+import { parsePage } from './pagination.ts'
+import { sendList } from './list.ts'
 import { policyResource } from './serializers.ts'
 
 /** Policies: expiry and authentication rules shared by a product's licenses. */
@@ -77,8 +78,7 @@ export async function policyRoutes(fastify: FastifyInstance) {
     const rows = (
       await db.selectFrom('policies').selectAll().where('account_id', '=', request.account.id).execute()
     ).filter((r) => canManageProduct(request.principal, r.product_id))
-    const { items, links } = paginate(request, sortByCreated(rows, page.order), page)
-    return sendDocument(request, reply, 200, { data: items.map(policyResource), links })
+    return sendList(request, reply, page, rows, policyResource)
   })
   fastify.get<{ Params: { id: string } }>('/policies/:id', async (request, reply) =>
     sendDocument(request, reply, 200, { data: policyResource(await load(request)) }),

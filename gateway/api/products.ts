@@ -11,7 +11,8 @@ import { badRequest, notFound } from '../errors.ts'
 import { checkAlias } from './attributes.ts'
 import { type AttrSpecs, metadataIn, parseResource, sendDocument, unprocessableAttr } from './jsonapi.ts'
 import { findProduct } from './lookup.ts'
-import { paginate, parsePage, sortByCreated } from './pagination.ts'
+import { parsePage } from './pagination.ts'
+import { sendList } from './list.ts'
 import { requireAdmin } from './roles.ts'
 import { productResource } from './serializers.ts'
 import { insertUnique } from './unique.ts'
@@ -87,8 +88,7 @@ export async function productRoutes(fastify: FastifyInstance) {
     const rows = (
       await db.selectFrom('products').selectAll().where('account_id', '=', request.account.id).execute()
     ).filter((p) => productVisible(request.principal, p))
-    const { items, links } = paginate(request, sortByCreated(rows, page.order), page)
-    return sendDocument(request, reply, 200, { data: items.map(productResource), links })
+    return sendList(request, reply, page, rows, productResource)
   })
   fastify.get<{ Params: { id: string } }>('/products/:id', async (request, reply) =>
     sendDocument(request, reply, 200, { data: productResource(await load(request)) }),

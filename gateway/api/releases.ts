@@ -25,7 +25,8 @@ import {
   releaseFiltersFromQuery,
   scopedReleases,
 } from './lookup.ts'
-import { listParam, paginate, param, parsePage, sortByCreated } from './pagination.ts'
+import { listParam, param, parsePage } from './pagination.ts'
+import { sendList } from './list.ts'
 import { releaseResource } from './serializers.ts'
 import { insertUnique } from './unique.ts'
 import { removeBlobs } from './blob-cleanup.ts'
@@ -288,8 +289,7 @@ export async function releaseRoutes(fastify: FastifyInstance) {
       releases = releases.filter((r) => r.facts.constraintIds.every((id) => allowed.has(id)))
     }
     const rows = releases.map((r) => r.row)
-    const { items, links } = paginate(request, sortByCreated(rows, page.order), page)
-    return sendDocument(request, reply, 200, { data: items.map(releaseResource), links })
+    return sendList(request, reply, page, rows, releaseResource)
   })
 
   fastify.get<{ Params: Params }>('/releases/:id', async (request, reply) => {

@@ -9,7 +9,8 @@ import { GatewayError, notFound } from '../errors.ts'
 import { parseResource, sendDocument } from './jsonapi.ts'
 import { tokenAttrs } from './token-attrs.ts'
 import { findProduct } from './lookup.ts'
-import { paginate, parsePage, sortByCreated } from './pagination.ts'
+import { parsePage } from './pagination.ts'
+import { sendList } from './list.ts'
 import { requireAdmin } from './roles.ts'
 import { licenseResource, productResource, tokenResource, userResource } from './serializers.ts'
 
@@ -111,8 +112,7 @@ export async function tokenRoutes(fastify: FastifyInstance) {
   fastify.get('/tokens', async (request, reply) => {
     const page = parsePage(request.query)
     const rows = await visible(request).execute()
-    const { items, links } = paginate(request, sortByCreated(rows, page.order), page)
-    return sendDocument(request, reply, 200, { data: items.map((t) => tokenResource(t)), links })
+    return sendList(request, reply, page, rows, (r) => tokenResource(r))
   })
   const load = async (request: FastifyRequest<{ Params: { id: string } }>) => {
     const row = isUuid(request.params.id)

@@ -7,7 +7,8 @@ import type { UserRow } from '../catalog/types.ts'
 import { forbidden, notFound } from '../errors.ts'
 import { oneOf, required } from './attributes.ts'
 import { type AttrSpecs, metadataIn, parseResource, sendDocument, unprocessableAttr } from './jsonapi.ts'
-import { paginate, parsePage, sortByCreated } from './pagination.ts'
+import { parsePage } from './pagination.ts'
+import { sendList } from './list.ts'
 import { isAdmin, requireAdmin } from './roles.ts'
 import { userResource } from './serializers.ts'
 import { insertUnique } from './unique.ts'
@@ -82,8 +83,7 @@ export async function userRoutes(fastify: FastifyInstance) {
     requireAdmin(request)
     const page = parsePage(request.query)
     const rows = await db.selectFrom('users').selectAll().where('account_id', '=', request.account.id).execute()
-    const { items, links } = paginate(request, sortByCreated(rows, page.order), page)
-    return sendDocument(request, reply, 200, { data: items.map(userResource), links })
+    return sendList(request, reply, page, rows, userResource)
   })
   fastify.get<{ Params: { id: string } }>('/users/:id', async (request, reply) =>
     sendDocument(request, reply, 200, { data: userResource(await load(request)) }),
