@@ -104,19 +104,15 @@ export interface ReleaseFilters {
 async function resolveFilters(db: Executor, accountId: string, f: ReleaseFilters) {
   let productId: string | undefined
   let packageId: string | null | undefined
+  // A UUID needs no lookup: the release query is scoped to the account, so an unknown one simply matches nothing.
   if (f.product !== undefined) {
-    const product = await findProduct(db, accountId, f.product)
-    if (!product) return null
-    productId = product.id
+    productId = isUuid(f.product) ? f.product.toLowerCase() : (await findProduct(db, accountId, f.product))?.id
+    if (!productId) return null
   }
-  if (f.package !== undefined) {
-    if (f.package === '') packageId = null
-    else {
-      const pkg = await findPackage(db, accountId, f.package)
-      if (!pkg) return null
-      packageId = pkg.id
-    }
-  }
+  if (f.package !== undefined && f.package !== '') {
+    packageId = isUuid(f.package) ? f.package.toLowerCase() : (await findPackage(db, accountId, f.package))?.id
+    if (!packageId) return null
+  } else if (f.package === '') packageId = null
   return { productId, packageId }
 }
 
