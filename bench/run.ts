@@ -170,7 +170,7 @@ async function main() {
       baseUrl: `${origin}/`,
       ttl: 3600,
     })
-    const key = await seedCatalog(services.catalog.db, services.boot.account)
+    const key = await seedCatalog(services.catalog.db, services.boot.account as never)
     const scenarios: Array<[string, URL, Expect]> = [
       ['GET /v1/ping', new URL('/v1/ping', origin), { status: 200, bytes: Buffer.byteLength('{"status":"ok"}') }],
       ['GET signed blob (64 KiB)', new URL(blobUrl), { status: 200, bytes: blob.length }],

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { issueToken } from '../gateway/auth/tokens.ts'
 import type { Catalog } from '../gateway/catalog/db.ts'
-import type { AccountRow } from '../gateway/catalog/types.ts'
+import type { Account } from '../gateway/catalog/types.ts'
 import type { BlobStore } from '../gateway/storage/blob-store.ts'
 
 /**
@@ -13,7 +13,7 @@ import type { BlobStore } from '../gateway/storage/blob-store.ts'
 export async function seedDemo(
   app: FastifyInstance,
   services: { catalog: Catalog; blobs: BlobStore },
-  account: AccountRow,
+  account: Account,
 ): Promise<string[] | null> {
   const { db } = services.catalog
   const existing = await db.selectFrom('products').select('id').where('account_id', '=', account.id).executeTakeFirst()

@@ -59,6 +59,15 @@ function readEnv(env: NodeJS.ProcessEnv, problems: string[], sources: Map<string
       if (['1', 'true', 'yes', 'on'].includes(v)) setPath(out, path, true)
       else if (['0', 'false', 'no', 'off'].includes(v)) setPath(out, path, false)
       else problems.push(`${label}: must be true or false (got ${JSON.stringify(raw)})`)
+    } else if (kind === 'list') {
+      setPath(
+        out,
+        path,
+        raw
+          .split(',')
+          .map((v) => v.trim())
+          .filter((v) => v !== ''),
+      )
     } else {
       setPath(out, path, raw)
     }

@@ -27,13 +27,20 @@ const s3Schema = z.strictObject({
 const settings = z.strictObject({
   host: z.string().min(1).default('0.0.0.0'),
   port: z.number().int().min(0).max(65535).default(8080),
-  /** Absolute base URL for generated links, e.g. https://dist.example.com. Derived from the request when unset. */
+  /** Absolute base URL for generated links, e.g. https://dist.example.com. Links are relative when unset. */
   publicUrl: z
     .string()
     .url()
     .refine((v) => /^https?:\/\//.test(v), 'must be an http(s) URL')
     .optional(),
   trustProxy: z.boolean().default(false),
+  /**
+   * Hosts (`name` or `name:port`) whose `Host` header may name the gateway in the few absolute URLs that cannot be
+   * relative (upload URLs for the keygen CLI) when publicUrl is unset. Every other link is relative then.
+   */
+  allowedHosts: z
+    .array(z.string().regex(/^(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(:\d{1,5})?$/i, 'must be a host name or host:port'))
+    .default(['localhost', '127.0.0.1', '[::1]']),
   /** Catalog database; `sqlite:<dataDir>/pkgway.db` when unset. */
   databaseUrl: databaseUrl.optional(),
   /** Directory for generated state: the signing secret when none is given, and the default SQLite file and blob root. */
@@ -94,13 +101,14 @@ export type PkgwayConfig = z.infer<typeof configSchema>
 export type ConfigInput = z.input<typeof configSchema>
 
 /** How each environment variable maps onto a config key path, and how its text is parsed. */
-export type EnvKind = 'string' | 'int' | 'bool'
+export type EnvKind = 'string' | 'int' | 'bool' | 'list'
 export const envBindings: ReadonlyArray<readonly [string, readonly string[], EnvKind]> = [
   ['PKGWAY_HOST', ['host'], 'string'],
   ['PORT', ['port'], 'int'],
   ['PKGWAY_PORT', ['port'], 'int'],
   ['PKGWAY_PUBLIC_URL', ['publicUrl'], 'string'],
   ['PKGWAY_TRUST_PROXY', ['trustProxy'], 'bool'],
+  ['PKGWAY_ALLOWED_HOSTS', ['allowedHosts'], 'list'],
   ['PKGWAY_DATABASE_URL', ['databaseUrl'], 'string'],
   ['PKGWAY_DATA_DIR', ['dataDir'], 'string'],
   ['PKGWAY_STORAGE', ['storage', 'kind'], 'string'],

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import { bumpRevision, type Executor } from '../catalog/accounts.ts'
+import { type Executor, writeCatalog } from '../catalog/accounts.ts'
 import { now } from '../catalog/db.ts'
 import type { ArtifactRow } from '../catalog/types.ts'
 import { parseArtifactKey } from '../storage/keys.ts'
@@ -14,7 +14,10 @@ import { enqueueProcessUpload, enqueueWaitForUpload } from '../../workers/kinds.
  * artifact goes back to PROCESSING, which no customer is ever served, until the worker has checked them.
  */
 export function artifactEvents(fastify: FastifyInstance) {
-  /** reverify puts an artifact back to PROCESSING and queues its verification, in the caller's transaction. */
+  /**
+   * reverify puts an artifact back to PROCESSING and queues its verification, in the caller's transaction
+   * (a {@link writeCatalog} one, which bumps the revision).
+   */
   const reverify = async (db: Executor, row: Pick<ArtifactRow, 'id' | 'account_id' | 'status'>) => {
     if (row.status !== 'WAITING' && row.status !== 'PROCESSING') {
       await db
@@ -22,7 +25,6 @@ export function artifactEvents(fastify: FastifyInstance) {
         .set({ status: 'PROCESSING', status_reason: null, updated_at: now() })
         .where('id', '=', row.id)
         .execute()
-      await bumpRevision(db, row.account_id)
     }
     await enqueueProcessUpload(db, row)
   }
@@ -38,16 +40,21 @@ export function artifactEvents(fastify: FastifyInstance) {
     async uploaded(key: string) {
       const parsed = parseArtifactKey(key)
       if (!parsed) return
-      await fastify.catalog.db.transaction().execute(async (trx) => {
-        const row = await trx
-          .selectFrom('artifacts')
-          .select(['id', 'account_id', 'status'])
-          .where('account_id', '=', parsed.accountId)
-          .where('release_id', '=', parsed.releaseId)
-          .where('filename', '=', parsed.filename)
-          .executeTakeFirst()
-        if (row) await reverify(trx, row)
-      })
+      await writeCatalog(
+        fastify.catalog.db,
+        parsed.accountId,
+        async (trx) => {
+          const row = await trx
+            .selectFrom('artifacts')
+            .select(['id', 'account_id', 'status'])
+            .where('account_id', '=', parsed.accountId)
+            .where('release_id', '=', parsed.releaseId)
+            .where('filename', '=', parsed.filename)
+            .executeTakeFirst()
+          if (row) await reverify(trx, row)
+        },
+        'content',
+      )
       fastify.workers?.wake()
     },
   }

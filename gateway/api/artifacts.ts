@@ -1,9 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { artifactInScope, canChooseDownloadTtl, canManageProduct, isDownloadable } from '../auth/policy.ts'
+import { canChooseDownloadTtl, canManageProduct, isDownloadable } from '../auth/policy.ts'
 import { requireAuth } from '../auth/plugin.ts'
 import { isUuid, writeCatalog } from '../catalog/accounts.ts'
 import { newId, now } from '../catalog/db.ts'
-import { loadReleases } from '../catalog/release-query.ts'
+import { releaseById } from '../catalog/aliases.ts'
 import type { ArtifactRow } from '../catalog/types.ts'
 import { badRequest, forbidden } from '../errors.ts'
 import { validateKey } from '../storage/blob-store.ts'
@@ -27,8 +27,9 @@ import {
   findArtifact,
   findRelease,
   type LoadedArtifact,
+  listArtifacts,
   packagesOfEngine,
-  scopedReleases,
+  snapshotOf,
 } from './lookup.ts'
 import { param, parsePage } from './pagination.ts'
 import { sendList } from './list.ts'
@@ -80,12 +81,10 @@ async function createArtifact(request: FastifyRequest, reply: FastifyReply) {
   const releaseId = relationshipId(input, 'release', 'releases')
   if (!releaseId || !isUuid(releaseId))
     throw unprocessableAttr('RELEASE_NOT_FOUND', 'must exist', '/data/relationships/release')
-  const [release] = await loadReleases(db, request.account.id, (q) =>
-    q.where('releases.id', '=', releaseId.toLowerCase()),
-  )
+  const release = await releaseById(db, request.account.id, releaseId.toLowerCase())
   if (!release) throw unprocessableAttr('RELEASE_NOT_FOUND', 'must exist', '/data/relationships/release')
   // The release is named in the body, not looked up in scope: another product's release is a 403.
-  if (!canManageProduct(request.principal, release.row.product_id)) throw forbidden()
+  if (!canManageProduct(request.principal, release.product_id)) throw forbidden()
 
   if (typeof a.filename !== 'string' || a.filename.length === 0) {
     throw badRequest('is missing', { pointer: '/data/attributes/filename' }, 'PARAMETER_MISSING')
@@ -116,7 +115,7 @@ async function createArtifact(request: FastifyRequest, reply: FastifyReply) {
   const row: ArtifactRow = {
     id: newId(),
     account_id: request.account.id,
-    release_id: release.row.id,
+    release_id: release.id,
     filename,
     filetype,
     platform: lowerTrim(a.platform),
@@ -133,20 +132,26 @@ async function createArtifact(request: FastifyRequest, reply: FastifyReply) {
     created_at: ts,
     updated_at: ts,
   }
-  await writeCatalog(db, row.account_id, async (trx) => {
-    const taken = await trx
-      .selectFrom('artifacts')
-      .select('id')
-      .where('release_id', '=', row.release_id)
-      .where('filename', '=', filename)
-      .executeTakeFirst()
-    if (taken) throw unprocessableAttr('FILENAME_TAKEN', 'has already been taken', '/data/attributes/filename')
-    await insertUnique(() => trx.insertInto('artifacts').values(row).execute())
-    await artifactEvents(request.server).created(trx, row)
-  })
+  await writeCatalog(
+    db,
+    row.account_id,
+    async (trx) => {
+      const taken = await trx
+        .selectFrom('artifacts')
+        .select('id')
+        .where('release_id', '=', row.release_id)
+        .where('filename', '=', filename)
+        .executeTakeFirst()
+      if (taken) throw unprocessableAttr('FILENAME_TAKEN', 'has already been taken', '/data/attributes/filename')
+      await insertUnique(() => trx.insertInto('artifacts').values(row).execute())
+      await artifactEvents(request.server).created(trx, row)
+    },
+    'content',
+  )
   const { blobs, config, signingSecret } = request.server
   const key = artifactKey(row.account_id, row.release_id, row.filename)
-  const baseUrl = request.server.baseUrl(request)
+  // The keygen CLI PUTs to this URL verbatim: it must be absolute. see: ../shared/spec/keygen-cli-wire.md §4
+  const baseUrl = request.server.absoluteBase(request)
   // Without a declared size the keygen CLI PUTs with chunked encoding (it does so for empty files), which S3
   // refuses; such uploads go through the gateway's own signed PUT route, which streams them into any store.
   const url = row.filesize
@@ -189,7 +194,7 @@ export async function sendArtifact(request: FastifyRequest, reply: FastifyReply,
   if (config.storage.delivery === 'proxy' && !prefers(request, 'no-redirect'))
     return proxyBlob(request, reply, key, filename)
   const url = await blobs.redirectUrl(key, 'GET', {
-    baseUrl: request.server.baseUrl(request),
+    baseUrl: request.server.linkBase,
     ttl: downloadTtl(request),
     filename,
   })
@@ -201,40 +206,15 @@ export async function sendArtifact(request: FastifyRequest, reply: FastifyReply,
 
 type IdParams = { id: string }
 
-async function listArtifacts(request: FastifyRequest, filters: ArtifactFilters, releaseAlias?: string) {
-  const { db } = request.server.catalog
-  const releases = await scopedReleases(
-    db,
-    request.principal,
-    request.account.id,
-    filters,
-    releaseAlias ?? filters.release,
-  )
-  if (releases.length === 0) return []
-  const byId = new Map(releases.map((r) => [r.row.id, r]))
-  let q = db
-    .selectFrom('artifacts')
-    .selectAll()
-    .where('release_id', 'in', [...byId.keys()])
-  if (filters.status) q = q.where('status', '=', filters.status.toUpperCase() as ArtifactRow['status'])
-  for (const [column, value] of [
-    ['platform', filters.platform],
-    ['arch', filters.arch],
-    ['filetype', filters.filetype?.replace(/^\./, '').toLowerCase()],
-  ] as const) {
-    if (value === undefined) continue
-    q = value === '' ? q.where(column, 'is', null) : q.where(column, '=', value.toLowerCase())
-  }
-  let rows = await q.execute()
+/** artifactList is what an artifact list shows the caller, with the `engine` filter applied. */
+async function artifactList(request: FastifyRequest, filters: ArtifactFilters): Promise<ArtifactRow[]> {
+  const found = await listArtifacts(request, filters)
   const engine = param(request.query, 'engine')
-  if (engine !== undefined) {
-    const packageIds = await packagesOfEngine(db, request.account.id, engine)
-    rows = rows.filter((row) => {
-      const packageId = byId.get(row.release_id)!.row.package_id
-      return packageId ? packageIds.has(packageId) : engine === ''
-    })
-  }
-  return rows.filter((row) => artifactInScope(request.principal, byId.get(row.release_id)!.facts, row))
+  if (engine === undefined) return found.map((a) => a.row)
+  const packageIds = packagesOfEngine(await snapshotOf(request), engine)
+  return found
+    .filter(({ release }) => (release.row.package_id ? packageIds.has(release.row.package_id) : engine === ''))
+    .map((a) => a.row)
 }
 
 export async function artifactRoutes(fastify: FastifyInstance) {
@@ -242,7 +222,7 @@ export async function artifactRoutes(fastify: FastifyInstance) {
 
   fastify.get('/artifacts', async (request, reply) => {
     const page = parsePage(request.query)
-    const rows = await listArtifacts(request, artifactFiltersFromQuery(request.query))
+    const rows = await artifactList(request, artifactFiltersFromQuery(request.query))
     return sendList(request, reply, page, rows, (r) => artifactResource(r))
   })
 
@@ -263,7 +243,7 @@ export async function artifactRoutes(fastify: FastifyInstance) {
   fastify.get<{ Params: { release: string; id: string } }>('/releases/:release/artifacts', async (request, reply) => {
     const release = await findRelease(request, request.params.release)
     const page = parsePage(request.query)
-    const rows = await listArtifacts(request, { ...artifactFiltersFromQuery(request.query), release: release.row.id })
+    const rows = await artifactList(request, { ...artifactFiltersFromQuery(request.query), release: release.row.id })
     return sendList(request, reply, page, rows, (r) => artifactResource(r))
   })
 
@@ -288,11 +268,16 @@ export async function artifactRoutes(fastify: FastifyInstance) {
     if ('metadata' in a) patch.metadata = metadataIn(a.metadata, '/data/attributes/metadata')
     const { db } = fastify.catalog
     const id = found.row.id
-    const row = await writeCatalog(db, found.row.account_id, async (trx) => {
-      await trx.updateTable('artifacts').set(patch).where('id', '=', id).execute()
-      if ('filesize' in a || 'checksum' in a) await artifactEvents(fastify).changed(trx, { ...found.row, ...patch })
-      return trx.selectFrom('artifacts').selectAll().where('id', '=', id).executeTakeFirstOrThrow()
-    })
+    const row = await writeCatalog(
+      db,
+      found.row.account_id,
+      async (trx) => {
+        await trx.updateTable('artifacts').set(patch).where('id', '=', id).execute()
+        if ('filesize' in a || 'checksum' in a) await artifactEvents(fastify).changed(trx, { ...found.row, ...patch })
+        return trx.selectFrom('artifacts').selectAll().where('id', '=', id).executeTakeFirstOrThrow()
+      },
+      'content',
+    )
     return sendDocument(request, reply, 200, { data: artifactResource(row) })
   })
 
@@ -301,9 +286,14 @@ export async function artifactRoutes(fastify: FastifyInstance) {
     const found = await findArtifact(request, request.params['*'], artifactFiltersFromQuery(request.query))
     if (!canManageProduct(request.principal, found.release.row.product_id)) throw forbidden()
     const { row } = found
-    await writeCatalog(fastify.catalog.db, row.account_id, async (trx) => {
-      await trx.deleteFrom('artifacts').where('id', '=', row.id).execute()
-    })
+    await writeCatalog(
+      fastify.catalog.db,
+      row.account_id,
+      async (trx) => {
+        await trx.deleteFrom('artifacts').where('id', '=', row.id).execute()
+      },
+      'content',
+    )
     await removeBlobs(request, { keys: [artifactKey(row.account_id, row.release_id, row.filename)] })
     return reply.code(204).send()
   })

@@ -59,9 +59,14 @@ export async function constraintRoutes(fastify: FastifyInstance) {
         created_at: ts,
         updated_at: ts,
       }))
-    await writeCatalog(db, row.account_id, async (trx) => {
-      if (created.length) await trx.insertInto('release_constraints').values(created).execute()
-    })
+    await writeCatalog(
+      db,
+      row.account_id,
+      async (trx) => {
+        if (created.length) await trx.insertInto('release_constraints').values(created).execute()
+      },
+      'content',
+    )
     return sendDocument(request, reply, 200, { data: created.map(constraintResource) })
   })
 
@@ -69,9 +74,14 @@ export async function constraintRoutes(fastify: FastifyInstance) {
     requireAuth(request)
     const { row } = await findManageableRelease(request, request.params.id)
     const ids = linkageList(request.body, 'constraints', 20).map((i) => i.toLowerCase())
-    await writeCatalog(db, row.account_id, async (trx) => {
-      await trx.deleteFrom('release_constraints').where('release_id', '=', row.id).where('id', 'in', ids).execute()
-    })
+    await writeCatalog(
+      db,
+      row.account_id,
+      async (trx) => {
+        await trx.deleteFrom('release_constraints').where('release_id', '=', row.id).where('id', 'in', ids).execute()
+      },
+      'content',
+    )
     return reply.code(204).send()
   })
 }

@@ -5,7 +5,7 @@ import { isUuid } from '../catalog/accounts.ts'
 import type { EngineRow } from '../catalog/types.ts'
 import { notFound } from '../errors.ts'
 import { sendDocument } from './jsonapi.ts'
-import { findProduct } from './lookup.ts'
+import { findProduct, snapshotOf } from './lookup.ts'
 import { parsePage } from './pagination.ts'
 import { sendList } from './list.ts'
 import { engineResource } from './serializers.ts'
@@ -53,7 +53,7 @@ async function showEngine(request: FastifyRequest, reply: FastifyReply, alias: s
  */
 async function productOf(request: FastifyRequest<{ Params: { id: string } }>) {
   requireAuth(request)
-  const product = await findProduct(request.server.catalog.db, request.account.id, request.params.id)
+  const product = findProduct(await snapshotOf(request), request.params.id)
   const p = request.principal
   const visible =
     product &&

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { entitlementByAlias } from '../catalog/aliases.ts'
 import { licensesOf } from '../auth/policy.ts'
 import type { Principal } from '../auth/principal.ts'
 import { requireAuth } from '../auth/plugin.ts'
@@ -8,7 +9,7 @@ import type { EntitlementRow } from '../catalog/types.ts'
 import { badRequest, notFound } from '../errors.ts'
 import { checkAlias } from './attributes.ts'
 import { type AttrSpecs, metadataIn, parseResource, sendDocument, unprocessableAttr } from './jsonapi.ts'
-import { findEntitlement } from './lookup.ts'
+import { findEntitlement, snapshotOf } from './lookup.ts'
 import { parsePage } from './pagination.ts'
 import { sendList } from './list.ts'
 import { requireAdmin } from './roles.ts'
@@ -70,7 +71,7 @@ export async function entitlementRoutes(fastify: FastifyInstance) {
   const { db } = fastify.catalog
   const load = async (request: FastifyRequest<{ Params: { id: string } }>) => {
     requireAuth(request)
-    const row = await findEntitlement(db, request.account.id, request.params.id)
+    const row = findEntitlement(await snapshotOf(request), request.params.id)
     if (!row || !entitlementVisible(request.principal, row)) {
       throw notFound(`The requested entitlement '${request.params.id}' was not found`)
     }
@@ -78,7 +79,7 @@ export async function entitlementRoutes(fastify: FastifyInstance) {
   }
   const checkCode = async (accountId: string, code: unknown, selfId?: string) => {
     const c = checkAlias(code, 'code')
-    const other = await findEntitlement(db, accountId, c)
+    const other = await entitlementByAlias(db, accountId, c)
     if (other && other.id !== selfId)
       throw unprocessableAttr('CODE_TAKEN', 'has already been taken', '/data/attributes/code')
     return c

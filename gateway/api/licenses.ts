@@ -71,9 +71,14 @@ export async function licenseRoutes(fastify: FastifyInstance) {
   }
   const update = async (row: LicenseRow, patch: Partial<LicenseRow>) => {
     const full = { ...patch, updated_at: now() }
-    await writeCatalog(db, row.account_id, async (trx) => {
-      await insertUnique(() => trx.updateTable('licenses').set(full).where('id', '=', row.id).execute())
-    })
+    await writeCatalog(
+      db,
+      row.account_id,
+      async (trx) => {
+        await insertUnique(() => trx.updateTable('licenses').set(full).where('id', '=', row.id).execute())
+      },
+      'auth',
+    )
     return { ...row, ...full }
   }
   const checkKey = async (accountId: string, key: string, selfId?: string) => {
@@ -153,9 +158,14 @@ export async function licenseRoutes(fastify: FastifyInstance) {
       created_at: ts,
       updated_at: ts,
     }
-    await writeCatalog(db, row.account_id, async (trx) => {
-      await insertUnique(() => trx.insertInto('licenses').values(row).execute())
-    })
+    await writeCatalog(
+      db,
+      row.account_id,
+      async (trx) => {
+        await insertUnique(() => trx.insertInto('licenses').values(row).execute())
+      },
+      'auth',
+    )
     return send(request, reply, row, 201)
   })
   fastify.patch<{ Params: { id: string } }>('/licenses/:id', async (request, reply) => {
@@ -171,9 +181,14 @@ export async function licenseRoutes(fastify: FastifyInstance) {
   })
   fastify.delete<{ Params: { id: string } }>('/licenses/:id', async (request, reply) => {
     const row = await manageable(request)
-    await writeCatalog(db, row.account_id, async (trx) => {
-      await trx.deleteFrom('licenses').where('id', '=', row.id).execute()
-    })
+    await writeCatalog(
+      db,
+      row.account_id,
+      async (trx) => {
+        await trx.deleteFrom('licenses').where('id', '=', row.id).execute()
+      },
+      'auth',
+    )
     return reply.code(204).send()
   })
   fastify.post<{ Params: { id: string } }>('/licenses/:id/actions/suspend', async (request, reply) =>
@@ -185,9 +200,14 @@ export async function licenseRoutes(fastify: FastifyInstance) {
   fastify.post<{ Params: { id: string } }>('/licenses/:id/entitlements', async (request, reply) => {
     const row = await manageable(request)
     const ids = linkageList(request.body, 'entitlements')
-    await writeCatalog(db, row.account_id, async (trx) => {
-      await attachEntitlements(trx, row.account_id, 'license_entitlements', 'license_id', row.id, ids)
-    })
+    await writeCatalog(
+      db,
+      row.account_id,
+      async (trx) => {
+        await attachEntitlements(trx, row.account_id, 'license_entitlements', 'license_id', row.id, ids)
+      },
+      'auth',
+    )
     return send(request, reply, row)
   })
   fastify.post<{ Params: { id: string } }>('/licenses/:id/users', async (request, reply) => {
@@ -201,22 +221,27 @@ export async function licenseRoutes(fastify: FastifyInstance) {
       .execute()
     if (found.length !== new Set(ids).size) throw unprocessableAttr('USER_NOT_FOUND', 'user must exist', '/data')
     const ts = now()
-    await writeCatalog(db, row.account_id, async (trx) => {
-      for (const { id } of found) {
-        await trx
-          .insertInto('license_users')
-          .values({
-            id: newId(),
-            account_id: row.account_id,
-            license_id: row.id,
-            user_id: id,
-            created_at: ts,
-            updated_at: ts,
-          })
-          .onConflict((oc) => oc.columns(['license_id', 'user_id']).doNothing())
-          .execute()
-      }
-    })
+    await writeCatalog(
+      db,
+      row.account_id,
+      async (trx) => {
+        for (const { id } of found) {
+          await trx
+            .insertInto('license_users')
+            .values({
+              id: newId(),
+              account_id: row.account_id,
+              license_id: row.id,
+              user_id: id,
+              created_at: ts,
+              updated_at: ts,
+            })
+            .onConflict((oc) => oc.columns(['license_id', 'user_id']).doNothing())
+            .execute()
+        }
+      },
+      'auth',
+    )
     return send(request, reply, row)
   })
   // License tokens (`activ-…`): admins, or the license's product. Keygen answers 200 here.

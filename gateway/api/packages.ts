@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { packageByAlias, productByAlias } from '../catalog/aliases.ts'
 import { canManageProduct, canShowPackage, packageInScope } from '../auth/policy.ts'
 import { requireAuth } from '../auth/plugin.ts'
 import { type Executor, isUuid, writeCatalog } from '../catalog/accounts.ts'
@@ -15,7 +16,7 @@ import {
   sendDocument,
   unprocessableAttr,
 } from './jsonapi.ts'
-import { findPackage, findProduct } from './lookup.ts'
+import { findPackage, findProduct, snapshotOf } from './lookup.ts'
 import { param, parsePage } from './pagination.ts'
 import { sendList } from './list.ts'
 import { packageResource } from './serializers.ts'
@@ -71,7 +72,7 @@ export async function packageRoutes(fastify: FastifyInstance) {
       ).map((p) => [p.id, p.distribution_strategy]),
     )
   const load = async (request: FastifyRequest<{ Params: { id: string } }>) => {
-    const pkg = await findPackage(db, request.account.id, request.params.id)
+    const pkg = findPackage(await snapshotOf(request), request.params.id)
     const strategy = pkg && (await strategies(request.account.id)).get(pkg.product_id)
     const facts = pkg && strategy ? { productId: pkg.product_id, strategy } : undefined
     if (!pkg || !facts || !packageInScope(request.principal, facts)) {
@@ -83,7 +84,7 @@ export async function packageRoutes(fastify: FastifyInstance) {
   }
   const checkKey = async (accountId: string, key: string, engine: EngineKey | null, selfId?: string) => {
     const normalized = normalizeKey(checkAlias(key, 'key'), engine)
-    const other = await findPackage(db, accountId, normalized)
+    const other = await packageByAlias(db, accountId, normalized)
     if (other && other.id !== selfId)
       throw unprocessableAttr('KEY_TAKEN', 'has already been taken', '/data/attributes/key')
     return normalized
@@ -100,7 +101,7 @@ export async function packageRoutes(fastify: FastifyInstance) {
       packageInScope(request.principal, { productId: p.product_id, strategy: byProduct.get(p.product_id)! }),
     )
     if (product !== undefined) {
-      const found = await findProduct(db, request.account.id, product)
+      const found = findProduct(await snapshotOf(request), product)
       rows = rows.filter((p) => p.product_id === found?.id)
     }
     if (engine !== undefined) rows = rows.filter((p) => (engine === '' ? p.engine === null : p.engine === engine))
@@ -114,7 +115,7 @@ export async function packageRoutes(fastify: FastifyInstance) {
     const input = parseResource(request.body, 'packages', packageAttrs, ['product'])
     const a = input.attributes
     const productId = relationshipId(input, 'product', 'products')
-    const product = productId && isUuid(productId) ? await findProduct(db, request.account.id, productId) : undefined
+    const product = productId && isUuid(productId) ? await productByAlias(db, request.account.id, productId) : undefined
     if (!product) throw unprocessableAttr('PRODUCT_NOT_FOUND', 'must exist', '/data/relationships/product')
     if (!canManageProduct(request.principal, product.id)) throw forbidden()
     for (const attr of ['name', 'key']) {
@@ -134,10 +135,15 @@ export async function packageRoutes(fastify: FastifyInstance) {
       created_at: ts,
       updated_at: ts,
     }
-    await writeCatalog(db, row.account_id, async (trx) => {
-      await insertUnique(() => trx.insertInto('packages').values(row).execute())
-      await ensureEngine(trx, row.account_id, engine)
-    })
+    await writeCatalog(
+      db,
+      row.account_id,
+      async (trx) => {
+        await insertUnique(() => trx.insertInto('packages').values(row).execute())
+        await ensureEngine(trx, row.account_id, engine)
+      },
+      'content',
+    )
     reply.header('Location', `/v1/accounts/${row.account_id}/packages/${row.id}`)
     return sendDocument(request, reply, 201, { data: packageResource(row) })
   })
@@ -153,10 +159,15 @@ export async function packageRoutes(fastify: FastifyInstance) {
     if ('key' in a || 'engine' in a)
       patch.key = await checkKey(pkg.account_id, (a.key as string) ?? pkg.key, engine, pkg.id)
     if ('metadata' in a) patch.metadata = metadataIn(a.metadata, '/data/attributes/metadata')
-    await writeCatalog(db, pkg.account_id, async (trx) => {
-      await insertUnique(() => trx.updateTable('packages').set(patch).where('id', '=', pkg.id).execute())
-      await ensureEngine(trx, pkg.account_id, engine)
-    })
+    await writeCatalog(
+      db,
+      pkg.account_id,
+      async (trx) => {
+        await insertUnique(() => trx.updateTable('packages').set(patch).where('id', '=', pkg.id).execute())
+        await ensureEngine(trx, pkg.account_id, engine)
+      },
+      'content',
+    )
     return sendDocument(request, reply, 200, { data: packageResource({ ...pkg, ...patch }) })
   })
   fastify.delete<{ Params: { id: string } }>('/packages/:id', async (request, reply) => {
@@ -170,9 +181,14 @@ export async function packageRoutes(fastify: FastifyInstance) {
         title: 'Unprocessable resource',
       })
     }
-    await writeCatalog(db, pkg.account_id, async (trx) => {
-      await trx.deleteFrom('packages').where('id', '=', pkg.id).execute()
-    })
+    await writeCatalog(
+      db,
+      pkg.account_id,
+      async (trx) => {
+        await trx.deleteFrom('packages').where('id', '=', pkg.id).execute()
+      },
+      'content',
+    )
     return reply.code(204).send()
   })
 }

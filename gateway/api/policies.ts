@@ -1,4 +1,5 @@
 import { canManageProduct } from '../auth/policy.ts'
+import { productByAlias } from '../catalog/aliases.ts'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { requireAuth } from '../auth/plugin.ts'
 import { isUuid, writeCatalog } from '../catalog/accounts.ts'
@@ -16,7 +17,6 @@ import {
   sendDocument,
   unprocessableAttr,
 } from './jsonapi.ts'
-import { findProduct } from './lookup.ts'
 import { parsePage } from './pagination.ts'
 import { sendList } from './list.ts'
 import { policyResource } from './serializers.ts'
@@ -88,7 +88,7 @@ export async function policyRoutes(fastify: FastifyInstance) {
     const input = parseResource(request.body, 'policies', policyAttrs, ['product'])
     required(input.attributes, 'name')
     const productId = relationshipId(input, 'product', 'products')
-    const product = productId && isUuid(productId) ? await findProduct(db, request.account.id, productId) : undefined
+    const product = productId && isUuid(productId) ? await productByAlias(db, request.account.id, productId) : undefined
     if (!product) throw unprocessableAttr('PRODUCT_NOT_FOUND', 'must exist', '/data/relationships/product')
     if (!canManageProduct(request.principal, product.id)) throw forbidden()
     const ts = now()
@@ -105,32 +105,52 @@ export async function policyRoutes(fastify: FastifyInstance) {
       updated_at: ts,
       ...policyPatch(input.attributes),
     }
-    await writeCatalog(db, row.account_id, async (trx) => {
-      await trx.insertInto('policies').values(row).execute()
-    })
+    await writeCatalog(
+      db,
+      row.account_id,
+      async (trx) => {
+        await trx.insertInto('policies').values(row).execute()
+      },
+      'auth',
+    )
     return sendDocument(request, reply, 201, { data: policyResource(row) })
   })
   fastify.patch<{ Params: { id: string } }>('/policies/:id', async (request, reply) => {
     const row = await load(request)
     const patch = { ...policyPatch(parseResource(request.body, 'policies', policyAttrs).attributes), updated_at: now() }
-    await writeCatalog(db, row.account_id, async (trx) => {
-      await trx.updateTable('policies').set(patch).where('id', '=', row.id).execute()
-    })
+    await writeCatalog(
+      db,
+      row.account_id,
+      async (trx) => {
+        await trx.updateTable('policies').set(patch).where('id', '=', row.id).execute()
+      },
+      'auth',
+    )
     return sendDocument(request, reply, 200, { data: policyResource({ ...row, ...patch }) })
   })
   fastify.delete<{ Params: { id: string } }>('/policies/:id', async (request, reply) => {
     const row = await load(request)
-    await writeCatalog(db, row.account_id, async (trx) => {
-      await trx.deleteFrom('policies').where('id', '=', row.id).execute()
-    })
+    await writeCatalog(
+      db,
+      row.account_id,
+      async (trx) => {
+        await trx.deleteFrom('policies').where('id', '=', row.id).execute()
+      },
+      'auth',
+    )
     return reply.code(204).send()
   })
   fastify.post<{ Params: { id: string } }>('/policies/:id/entitlements', async (request, reply) => {
     const row = await load(request)
     const ids = linkageList(request.body, 'entitlements')
-    await writeCatalog(db, row.account_id, async (trx) => {
-      await attachEntitlements(trx, row.account_id, 'policy_entitlements', 'policy_id', row.id, ids)
-    })
+    await writeCatalog(
+      db,
+      row.account_id,
+      async (trx) => {
+        await attachEntitlements(trx, row.account_id, 'policy_entitlements', 'policy_id', row.id, ids)
+      },
+      'auth',
+    )
     return sendDocument(request, reply, 200, { data: policyResource(row) })
   })
 }

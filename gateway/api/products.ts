@@ -1,4 +1,5 @@
 import { releasePrefix } from '../storage/keys.ts'
+import { productByAlias } from '../catalog/aliases.ts'
 import { removeBlobs } from './blob-cleanup.ts'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { licensesOf } from '../auth/policy.ts'
@@ -10,7 +11,7 @@ import type { ProductRow } from '../catalog/types.ts'
 import { badRequest, notFound } from '../errors.ts'
 import { checkAlias } from './attributes.ts'
 import { type AttrSpecs, metadataIn, parseResource, sendDocument, unprocessableAttr } from './jsonapi.ts'
-import { findProduct } from './lookup.ts'
+import { findProduct, snapshotOf } from './lookup.ts'
 import { parsePage } from './pagination.ts'
 import { sendList } from './list.ts'
 import { requireAdmin } from './roles.ts'
@@ -47,7 +48,7 @@ async function productPatch(db: Executor, accountId: string, a: Record<string, u
   if ('code' in a) {
     const code = a.code === null ? null : checkAlias(a.code, 'code')
     if (code) {
-      const other = await findProduct(db, accountId, code)
+      const other = await productByAlias(db, accountId, code)
       if (other && other.id !== selfId)
         throw unprocessableAttr('CODE_TAKEN', 'has already been taken', '/data/attributes/code')
     }
@@ -75,7 +76,7 @@ export async function productRoutes(fastify: FastifyInstance) {
   const { db } = fastify.catalog
   const load = async (request: FastifyRequest<{ Params: { id: string } }>) => {
     requireAuth(request)
-    const product = await findProduct(db, request.account.id, request.params.id)
+    const product = findProduct(await snapshotOf(request), request.params.id)
     if (!product || !productVisible(request.principal, product)) {
       throw notFound(`The requested product '${request.params.id}' was not found`)
     }

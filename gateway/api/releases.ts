@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { packageByAlias } from '../catalog/aliases.ts'
 import { canManageProduct } from '../auth/policy.ts'
 import { requireAuth } from '../auth/plugin.ts'
 import { type Executor, isUuid, writeCatalog } from '../catalog/accounts.ts'
@@ -19,11 +20,11 @@ import {
 import {
   entitlementIdsOf,
   findManageableRelease,
-  findPackage,
   findRelease,
+  listReleases,
   packagesOfEngine,
   releaseFiltersFromQuery,
-  scopedReleases,
+  snapshotOf,
 } from './lookup.ts'
 import { listParam, param, parsePage } from './pagination.ts'
 import { sendList } from './list.ts'
@@ -157,7 +158,7 @@ async function createRelease(request: FastifyRequest) {
   let packageId: string | null = null
   const pkgRef = relationshipId(input, 'package', 'packages')
   if (pkgRef) {
-    const pkg = await findPackage(db, account.id, pkgRef)
+    const pkg = await packageByAlias(db, account.id, pkgRef)
     if (!pkg) throw unprocessableAttr('PACKAGE_NOT_FOUND', 'must exist', '/data/relationships/package')
     if (pkg.product_id !== product.id) {
       throw unprocessableAttr(
@@ -193,31 +194,36 @@ async function createRelease(request: FastifyRequest) {
     created_at: ts,
     updated_at: ts,
   }
-  await writeCatalog(db, account.id, async (trx) => {
-    const taken = await trx
-      .selectFrom('releases')
-      .select('id')
-      .where('product_id', '=', row.product_id)
-      .where('package_scope', '=', row.package_scope)
-      .where('version', '=', row.version)
-      .executeTakeFirst()
-    if (taken) throw unprocessableAttr('VERSION_TAKEN', 'version already exists', '/data/attributes/version')
-    await checkTagFree(trx, row, row.tag)
-    await insertUnique(() => trx.insertInto('releases').values(row).execute())
-    for (const entitlementId of constraintIds) {
-      await trx
-        .insertInto('release_constraints')
-        .values({
-          id: newId(),
-          account_id: account.id,
-          release_id: row.id,
-          entitlement_id: entitlementId,
-          created_at: ts,
-          updated_at: ts,
-        })
-        .execute()
-    }
-  })
+  await writeCatalog(
+    db,
+    account.id,
+    async (trx) => {
+      const taken = await trx
+        .selectFrom('releases')
+        .select('id')
+        .where('product_id', '=', row.product_id)
+        .where('package_scope', '=', row.package_scope)
+        .where('version', '=', row.version)
+        .executeTakeFirst()
+      if (taken) throw unprocessableAttr('VERSION_TAKEN', 'version already exists', '/data/attributes/version')
+      await checkTagFree(trx, row, row.tag)
+      await insertUnique(() => trx.insertInto('releases').values(row).execute())
+      for (const entitlementId of constraintIds) {
+        await trx
+          .insertInto('release_constraints')
+          .values({
+            id: newId(),
+            account_id: account.id,
+            release_id: row.id,
+            entitlement_id: entitlementId,
+            created_at: ts,
+            updated_at: ts,
+          })
+          .execute()
+      }
+    },
+    'content',
+  )
   return row
 }
 
@@ -236,11 +242,16 @@ async function updateRelease(request: FastifyRequest<{ Params: Params }>) {
   if ('tag' in a) patch.tag = checkTag(a.tag)
   if ('metadata' in a) patch.metadata = metadataIn(a.metadata, '/data/attributes/metadata')
   if ('backdated' in a) patch.backdated_to = checkBackdated(a.backdated)
-  return writeCatalog(db, row.account_id, async (trx) => {
-    if (patch.tag !== undefined) await checkTagFree(trx, row, patch.tag)
-    await insertUnique(() => trx.updateTable('releases').set(patch).where('id', '=', row.id).execute())
-    return { ...row, ...patch } as ReleaseRow
-  })
+  return writeCatalog(
+    db,
+    row.account_id,
+    async (trx) => {
+      if (patch.tag !== undefined) await checkTagFree(trx, row, patch.tag)
+      await insertUnique(() => trx.updateTable('releases').set(patch).where('id', '=', row.id).execute())
+      return { ...row, ...patch } as ReleaseRow
+    },
+    'content',
+  )
 }
 
 async function setStatus(request: FastifyRequest<{ Params: Params }>, status: 'PUBLISHED' | 'YANKED') {
@@ -249,9 +260,14 @@ async function setStatus(request: FastifyRequest<{ Params: Params }>, status: 'P
   const { row } = await findManageableRelease(request, request.params.id)
   const ts = now()
   const patch = { status, updated_at: ts, yanked_at: status === 'YANKED' ? ts : null }
-  await writeCatalog(db, row.account_id, async (trx) => {
-    await trx.updateTable('releases').set(patch).where('id', '=', row.id).execute()
-  })
+  await writeCatalog(
+    db,
+    row.account_id,
+    async (trx) => {
+      await trx.updateTable('releases').set(patch).where('id', '=', row.id).execute()
+    },
+    'content',
+  )
   return { ...row, ...patch }
 }
 
@@ -260,9 +276,14 @@ async function deleteRelease(request: FastifyRequest<{ Params: Params }>) {
   requireAuth(request)
   const { db } = request.server.catalog
   const { row } = await findManageableRelease(request, request.params.id)
-  await writeCatalog(db, row.account_id, async (trx) => {
-    await trx.deleteFrom('releases').where('id', '=', row.id).execute()
-  })
+  await writeCatalog(
+    db,
+    row.account_id,
+    async (trx) => {
+      await trx.deleteFrom('releases').where('id', '=', row.id).execute()
+    },
+    'content',
+  )
   await removeBlobs(request, { prefixes: [releasePrefix(row.account_id, row.id)] })
 }
 
@@ -270,8 +291,7 @@ export async function releaseRoutes(fastify: FastifyInstance) {
   fastify.get('/releases', async (request, reply) => {
     const query = request.query
     const page = parsePage(query)
-    const { db } = fastify.catalog
-    let releases = await scopedReleases(db, request.principal, request.account.id, releaseFiltersFromQuery(query))
+    let releases = await listReleases(request, releaseFiltersFromQuery(query))
     const status = param(query, 'status')
     if (status) releases = releases.filter((r) => r.row.status === status.toUpperCase())
     const yanked = param(query, 'yanked')
@@ -280,12 +300,12 @@ export async function releaseRoutes(fastify: FastifyInstance) {
     }
     const engine = param(query, 'engine')
     if (engine !== undefined) {
-      const packageIds = await packagesOfEngine(db, request.account.id, engine)
+      const packageIds = packagesOfEngine(await snapshotOf(request), engine)
       releases = releases.filter((r) => (r.row.package_id ? packageIds.has(r.row.package_id) : engine === ''))
     }
     const codes = listParam(query, 'entitlements[]') ?? listParam(query, 'constraints[]')
     if (codes) {
-      const allowed = await entitlementIdsOf(db, request.account.id, codes)
+      const allowed = entitlementIdsOf(await snapshotOf(request), codes)
       releases = releases.filter((r) => r.facts.constraintIds.every((id) => allowed.has(id)))
     }
     const rows = releases.map((r) => r.row)

@@ -1,3 +1,4 @@
+import { artifactDownloadPath } from '../read-model/links.ts'
 import type {
   ArtifactRow,
   EngineRow,
@@ -133,7 +134,7 @@ export function releaseResource(row: ReleaseRow): ResourceObject {
 
 /** artifactPath is the "vanity" download URL path the engines hand to package managers. */
 export const artifactPath = (row: Pick<ArtifactRow, 'account_id' | 'id' | 'filename'>) =>
-  `${accountLink(row.account_id)}/artifacts/${row.id}/${row.filename.split('/').map(encodeURIComponent).join('/')}`
+  `/${artifactDownloadPath(row)}`
 
 export function artifactResource(
   row: ArtifactRow,

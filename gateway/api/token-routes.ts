@@ -1,14 +1,14 @@
 import rateLimit from '@fastify/rate-limit'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { parseCredentials } from '../auth/credentials.ts'
-import { defaultAccount, requireAuth } from '../auth/plugin.ts'
+import { requireAuth } from '../auth/plugin.ts'
 import { findUserByPassword, unauthorized } from '../auth/resolve.ts'
 import { issueToken } from '../auth/tokens.ts'
-import { findAccount, isUuid, writeCatalog } from '../catalog/accounts.ts'
+import { isUuid, writeCatalog } from '../catalog/accounts.ts'
 import { GatewayError, notFound } from '../errors.ts'
 import { parseResource, sendDocument } from './jsonapi.ts'
 import { tokenAttrs } from './token-attrs.ts'
-import { findProduct } from './lookup.ts'
+import { findProduct, snapshotOf } from './lookup.ts'
 import { parsePage } from './pagination.ts'
 import { sendList } from './list.ts'
 import { requireAdmin } from './roles.ts'
@@ -39,7 +39,8 @@ export async function loginRoute(fastify: FastifyInstance) {
   fastify.post('/tokens', { config: { rateLimit: { max: 20, timeWindow: '1 minute' } } }, async (request, reply) => {
     const { db } = fastify.catalog
     const requested = (request.params as { account?: string }).account
-    const account = requested ? await findAccount(db, requested) : await defaultAccount(db)
+    const model = fastify.readModel
+    const account = requested ? await model.account(requested) : await model.defaultAccount()
     if (!account) throw notFound(`The requested account '${requested}' was not found`)
     const credentials = parseCredentials({ authorization: request.headers.authorization })
     const challenge = 'Basic realm="keygen"'
@@ -77,10 +78,9 @@ export async function tokenRoutes(fastify: FastifyInstance) {
 
   fastify.get('/me', async (request, reply) => {
     const p = requireAuth(request)
-    const account = request.account
     switch (p.kind) {
       case 'product': {
-        const product = await findProduct(db, account.id, p.productId)
+        const product = findProduct(await snapshotOf(request), p.productId)
         return sendDocument(request, reply, 200, { data: product ? productResource(product) : null })
       }
       case 'license': {
@@ -126,16 +126,21 @@ export async function tokenRoutes(fastify: FastifyInstance) {
   )
   fastify.delete<{ Params: { id: string } }>('/tokens/:id', async (request, reply) => {
     const row = await load(request)
-    await writeCatalog(db, row.account_id, async (trx) => {
-      await trx.deleteFrom('tokens').where('id', '=', row.id).execute()
-    })
+    await writeCatalog(
+      db,
+      row.account_id,
+      async (trx) => {
+        await trx.deleteFrom('tokens').where('id', '=', row.id).execute()
+      },
+      'auth',
+    )
     return reply.code(204).send()
   })
 
   // Product tokens (`prod-…`) for CI and the keygen CLI: admins only, not the product itself. Keygen answers 200.
   fastify.post<{ Params: { id: string } }>('/products/:id/tokens', async (request, reply) => {
     requireAdmin(request)
-    const product = await findProduct(db, request.account.id, request.params.id)
+    const product = findProduct(await snapshotOf(request), request.params.id)
     if (!product) throw notFound(`The requested product '${request.params.id}' was not found`)
     const a = tokenInput(request.body)
     const { row, raw } = await issueToken(db, request.account, {

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { canShowRelease } from '../auth/policy.ts'
-import type { LoadedRelease } from '../catalog/release-query.ts'
+import type { LoadedRelease } from '../read-model/account-snapshot.ts'
 import { CHANNELS, type Channel } from '../catalog/types.ts'
 import { compareVersions } from '../catalog/versions.ts'
 import { badRequest, notFound } from '../errors.ts'
@@ -46,7 +46,7 @@ export async function upgradeRoutes(fastify: FastifyInstance) {
     const constraint = rawConstraint ? parseConstraint(rawConstraint) : undefined
     if (constraint === null)
       throw badRequest('must be a valid version constraint', { parameter: 'constraint' }, 'CONSTRAINT_INVALID')
-    const candidates = await scopedReleases(fastify.catalog.db, request.principal, request.account.id, {
+    const candidates = await scopedReleases(request, {
       product: current.row.product_id,
       package: current.row.package_id ?? '',
       channel: (channelRaw as Channel | undefined) ?? current.row.channel,

@@ -74,9 +74,14 @@ export async function userRoutes(fastify: FastifyInstance) {
   }
   const update = async (row: UserRow, patch: Partial<UserRow>) => {
     const full = { ...patch, updated_at: now() }
-    await writeCatalog(db, row.account_id, async (trx) => {
-      await insertUnique(() => trx.updateTable('users').set(full).where('id', '=', row.id).execute())
-    })
+    await writeCatalog(
+      db,
+      row.account_id,
+      async (trx) => {
+        await insertUnique(() => trx.updateTable('users').set(full).where('id', '=', row.id).execute())
+      },
+      'auth',
+    )
     return { ...row, ...full }
   }
   fastify.get('/users', async (request, reply) => {
@@ -108,9 +113,14 @@ export async function userRoutes(fastify: FastifyInstance) {
       updated_at: ts,
       ...(await userPatch(db, request.account.id, a)),
     }
-    await writeCatalog(db, row.account_id, async (trx) => {
-      await insertUnique(() => trx.insertInto('users').values(row).execute())
-    })
+    await writeCatalog(
+      db,
+      row.account_id,
+      async (trx) => {
+        await insertUnique(() => trx.insertInto('users').values(row).execute())
+      },
+      'auth',
+    )
     return sendDocument(request, reply, 201, { data: userResource(row) })
   })
   fastify.patch<{ Params: { id: string } }>('/users/:id', async (request, reply) => {
@@ -125,9 +135,14 @@ export async function userRoutes(fastify: FastifyInstance) {
   fastify.delete<{ Params: { id: string } }>('/users/:id', async (request, reply) => {
     const row = await load(request)
     requireAdmin(request)
-    await writeCatalog(db, row.account_id, async (trx) => {
-      await trx.deleteFrom('users').where('id', '=', row.id).execute()
-    })
+    await writeCatalog(
+      db,
+      row.account_id,
+      async (trx) => {
+        await trx.deleteFrom('users').where('id', '=', row.id).execute()
+      },
+      'auth',
+    )
     return reply.code(204).send()
   })
   for (const [action, bannedAt] of [

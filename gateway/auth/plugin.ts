@@ -1,13 +1,11 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import type { Kysely } from 'kysely'
-import { type Executor, findAccount, firstAccount } from '../catalog/accounts.ts'
-import { DEFAULT_ACCOUNT_SLUG } from '../catalog/bootstrap.ts'
-import type { AccountRow, Database } from '../catalog/types.ts'
+import type { Account } from '../catalog/types.ts'
 import { GatewayError, notFound } from '../errors.ts'
+import type { ReadModel } from '../read-model/read-model.ts'
 import { type Credentials, challengeHeader, challengeScheme, NO_CREDENTIALS, parseCredentials } from './credentials.ts'
 import { ANONYMOUS, type AuthenticatedPrincipal, type Principal } from './principal.ts'
-import { resolvePrincipal, UNAUTHENTICATED_DETAIL, unauthorized } from './resolve.ts'
+import { UNAUTHENTICATED_DETAIL, unauthorized } from './resolve.ts'
 
 export interface AuthenticateOptions {
   /** Challenge scheme of 401s when the client sent no credentials (or query ones). Default Bearer; OCI uses Basic. */
@@ -19,7 +17,7 @@ export interface AuthenticateOptions {
 declare module 'fastify' {
   interface FastifyRequest {
     /** The account of the request (`:account` param, else the default account); set by `authenticate`. */
-    account: AccountRow
+    account: Account
     /** Who is calling; ANONYMOUS when no credentials were sent. Set by `authenticate`. */
     principal: Principal
   }
@@ -38,18 +36,13 @@ const challenges = new WeakMap<FastifyRequest, string>()
 const parsed = new WeakMap<FastifyRequest, Credentials>()
 
 /**
- * Default account id per catalog. Only the id is cached (an account's id never changes); the row itself is read
- * on every request, so revisions and renames are seen by every gateway instance at once.
- */
-const defaultAccountIds = new WeakMap<object, string>()
-
-/**
  * authenticate resolves the account and the principal of every request of the scope it is registered in (the
  * management API, each engine), so that its errors are rendered by that scope's error handler:
  * 1. account: `request.params.account` (UUID or slug; unknown → 404 NOT_FOUND), else the default account
  *    (slug `default`, else the oldest);
  * 2. a `Keygen-Environment` header or `?environment=` → 400 ENVIRONMENT_NOT_SUPPORTED;
- * 3. credentials → principal (none → ANONYMOUS; invalid → 401/403, never anonymous). On routes with
+ * 3. credentials → principal through the read model's credential cache (none → ANONYMOUS; invalid → 401/403,
+ *    never anonymous). On routes with
  *    `config: { passwordAuth: true }`, Basic `email:password` is left to the handler ({@link requestCredentials}).
  * Routes that need a bearer call {@link requireAuth}.
  */
@@ -59,9 +52,9 @@ async function authenticate(fastify: FastifyInstance, opts: AuthenticateOptions)
   if (!fastify.hasRequestDecorator('account')) fastify.decorateRequest('account', null, [])
   if (!fastify.hasRequestDecorator('principal')) fastify.decorateRequest('principal', null, [])
 
+  const model = fastify.readModel
   fastify.addHook('onRequest', async (request) => {
-    const db = fastify.catalog.db
-    request.account = await resolveAccount(db, request)
+    request.account = await resolveAccount(model, request)
     rejectEnvironment(request)
     const credentials = parseCredentials({ authorization: request.headers.authorization, query: request.query })
     parsed.set(request, credentials)
@@ -70,36 +63,20 @@ async function authenticate(fastify: FastifyInstance, opts: AuthenticateOptions)
       request.principal = ANONYMOUS
       return
     }
-    request.principal = await resolvePrincipal(db, request.account, credentials, { realm, challenge: fallback })
+    request.principal = await model.principal(request.account, credentials, { realm, challenge: fallback })
   })
 }
 
-async function resolveAccount(db: Kysely<Database>, request: FastifyRequest): Promise<AccountRow> {
+async function resolveAccount(model: ReadModel, request: FastifyRequest): Promise<Account> {
   const params = request.params as Record<string, unknown> | undefined
   const requested = params?.account
   if (typeof requested === 'string') {
-    const account = requested === '' ? undefined : await findAccount(db, requested)
+    const account = requested === '' ? undefined : await model.account(requested)
     if (!account) throw notFound(`The requested account '${requested}' was not found`)
     return account
   }
-  return defaultAccount(db)
+  return model.defaultAccount()
 }
-
-/** defaultAccount is the account of unscoped routes: slug `default`, else the oldest account. */
-export async function defaultAccount(db: Kysely<Database>): Promise<AccountRow> {
-  const cached = defaultAccountIds.get(db)
-  if (cached) {
-    const account = await byId(db, cached)
-    if (account) return account
-    defaultAccountIds.delete(db)
-  }
-  const account = (await findAccount(db, DEFAULT_ACCOUNT_SLUG)) ?? (await firstAccount(db))
-  if (!account) throw notFound('The requested account was not found')
-  defaultAccountIds.set(db, account.id)
-  return account
-}
-
-const byId = (db: Executor, id: string) => db.selectFrom('accounts').selectAll().where('id', '=', id).executeTakeFirst()
 
 function rejectEnvironment(request: FastifyRequest): void {
   if (request.headers['keygen-environment'] !== undefined) {

@@ -1,7 +1,13 @@
 import { randomBytes } from 'node:crypto'
-import type { Executor } from '../catalog/accounts.ts'
-import { isUuid } from '../catalog/accounts.ts'
-import type { AccountRow, AuthenticationStrategy, ExpirationStrategy, UserRow } from '../catalog/types.ts'
+import { accountSecret, type Executor, isUuid } from '../catalog/accounts.ts'
+import {
+  findTokenByDigest,
+  findUserBearer,
+  findUserByEmail,
+  loadLicenseContexts,
+  productExists,
+} from '../catalog/credentials.ts'
+import type { Account, AuthenticationStrategy, ExpirationStrategy, UserRow } from '../catalog/types.ts'
 import { GatewayError } from '../errors.ts'
 import { challengeHeader, challengeScheme, type Credentials } from './credentials.ts'
 import {
@@ -12,11 +18,11 @@ import {
   type Principal,
 } from './principal.ts'
 import { hashPassword, verifyPassword } from './passwords.ts'
-import { findTokenByRaw } from './tokens.ts'
+import { digestToken } from './tokens.ts'
 
 /**
  * Turns parsed credentials into a {@link Principal} for one account (management-api.md §3, engines.md §1.3).
- * Everything is read from the catalog on each call, so every gateway instance sees revocations at once.
+ * {@link loadCredentialFacts} reads the catalog; {@link principalFromFacts} applies the rules, at request time.
  *
  * Failures, in Keygen's order and with its codes and details:
  * - token: UUID-shaped → 401 TOKEN_FORMAT_INVALID; unknown (or its bearer is gone) → 401 TOKEN_INVALID;
@@ -56,12 +62,87 @@ export function isPast(iso: string | null, now: number): boolean {
   return !Number.isNaN(t) && t < now
 }
 
-export async function resolvePrincipal(
+/**
+ * What the catalog says about a credential, before any rule is applied: cached per credential (keyed by an HMAC
+ * of it) and turned into a principal on every request by {@link principalFromFacts}, so that expiry is always
+ * judged at request time. `unknown` means no such token or license key.
+ */
+export type CredentialFacts =
+  | { kind: 'unknown' }
+  | { kind: 'license'; license: LicenseContext }
+  | {
+      kind: 'token'
+      tokenId: string
+      expiry: string | null
+      bearer:
+        | { type: 'admin' }
+        | { type: 'product'; productId: string }
+        | { type: 'license'; license: LicenseContext }
+        | { type: 'user'; user: Pick<UserRow, 'id' | 'role' | 'banned_at'>; licenses: LicenseContext[] }
+        | { type: 'missing' }
+    }
+
+const UNKNOWN: CredentialFacts = { kind: 'unknown' }
+
+/**
+ * loadCredentialFacts reads what the catalog knows about a license key or a raw token; `secret` is the account's
+ * token digest key. Credentials without a catalog lookup (none, malformed, UUID-shaped tokens) are `unknown`.
+ */
+export async function loadCredentialFacts(
   db: Executor,
-  account: AccountRow,
+  accountId: string,
+  secret: string,
   credentials: Credentials,
+): Promise<CredentialFacts> {
+  if (credentials.kind === 'license-key') {
+    const [license] = await loadLicenseContexts(db, accountId, { key: credentials.key })
+    return license ? { kind: 'license', license } : UNKNOWN
+  }
+  const raw = rawToken(credentials)
+  if (raw === null || isUuid(raw)) return UNKNOWN
+  const token = await findTokenByDigest(db, accountId, digestToken(secret, raw))
+  if (!token) return UNKNOWN
+  const facts = { kind: 'token' as const, tokenId: token.id, expiry: token.expiry }
+  const id = token.bearer_id
+  if (id === null) return { ...facts, bearer: token.bearer_type === 'admin' ? { type: 'admin' } : { type: 'missing' } }
+  switch (token.bearer_type) {
+    case 'admin':
+    case 'user': {
+      const user = await findUserBearer(db, accountId, id)
+      if (!user) return { ...facts, bearer: { type: 'missing' } }
+      const licenses = isStaffRole(user.role) ? [] : await loadLicenseContexts(db, accountId, { userId: user.id })
+      return { ...facts, bearer: { type: 'user', user, licenses } }
+    }
+    case 'product':
+      return {
+        ...facts,
+        bearer: (await productExists(db, accountId, id)) ? { type: 'product', productId: id } : { type: 'missing' },
+      }
+    case 'license': {
+      const [license] = await loadLicenseContexts(db, accountId, { licenseId: id })
+      return { ...facts, bearer: license ? { type: 'license', license } : { type: 'missing' } }
+    }
+    default:
+      return { ...facts, bearer: { type: 'missing' } }
+  }
+}
+
+/** rawToken is the token a credential presents (Basic `<token>:` counts: Keygen's legacy rule), or null. */
+function rawToken(credentials: Credentials): string | null {
+  if (credentials.kind === 'token') return credentials.token
+  if (credentials.kind === 'basic-password') return credentials.username
+  return null
+}
+
+/**
+ * principalFromFacts applies Keygen's rules (see the top of this file) to what the catalog said about the
+ * credentials, at `now`. Pure: the same facts give the same answer until a token or license expires.
+ */
+export function principalFromFacts(
+  credentials: Credentials,
+  facts: CredentialFacts,
   options: ResolveOptions = {},
-): Promise<Principal> {
+): Principal {
   const challenge = challengeHeader(challengeScheme(credentials, options.challenge), options.realm)
   const now = options.now ?? Date.now()
   switch (credentials.kind) {
@@ -72,78 +153,72 @@ export async function resolvePrincipal(
         ? unauthorized('LICENSE_INVALID', `${UNAUTHENTICATED_DETAIL} (${credentials.reason})`, challenge)
         : unauthorized('TOKEN_INVALID', `${UNAUTHENTICATED_DETAIL} (${credentials.reason})`, challenge)
     case 'license-key':
-      return resolveLicenseKey(db, account, credentials.key, challenge, now)
+      if (facts.kind !== 'license') throw unauthorized('LICENSE_INVALID', UNAUTHENTICATED_DETAIL, challenge)
+      return licenseKeyPrincipal(facts.license, now)
     case 'token':
-      return resolveToken(db, account, credentials.token, challenge, now)
-    case 'basic-password':
-      // Keygen's legacy rule: a Basic username other than `license`/`token` is a token, the password is ignored.
-      return resolveToken(db, account, credentials.username, challenge, now)
+    case 'basic-password': {
+      if (isUuid(rawToken(credentials) ?? '')) {
+        throw unauthorized('TOKEN_FORMAT_INVALID', TOKEN_FORMAT_INVALID_DETAIL, challenge)
+      }
+      if (facts.kind !== 'token') throw unauthorized('TOKEN_INVALID', UNAUTHENTICATED_DETAIL, challenge)
+      if (isPast(facts.expiry, now)) throw unauthorized('TOKEN_EXPIRED', 'Token is expired', challenge)
+      return tokenPrincipal(facts, challenge)
+    }
   }
 }
 
-async function resolveToken(
-  db: Executor,
-  account: AccountRow,
-  raw: string,
-  challenge: string,
-  now: number,
-): Promise<AuthenticatedPrincipal> {
-  if (isUuid(raw)) throw unauthorized('TOKEN_FORMAT_INVALID', TOKEN_FORMAT_INVALID_DETAIL, challenge)
-  const token = await findTokenByRaw(db, account, raw)
-  if (!token) throw unauthorized('TOKEN_INVALID', UNAUTHENTICATED_DETAIL, challenge)
-  if (isPast(token.expiry, now)) throw unauthorized('TOKEN_EXPIRED', 'Token is expired', challenge)
-
-  switch (token.bearer_type) {
+function tokenPrincipal(facts: Extract<CredentialFacts, { kind: 'token' }>, challenge: string): AuthenticatedPrincipal {
+  const { bearer, tokenId } = facts
+  switch (bearer.type) {
     case 'admin':
-      if (token.bearer_id === null) return { kind: 'staff', role: 'admin', tokenId: token.id, userId: null }
-      return principalForUser(db, account, token.id, token.bearer_id, challenge)
+      return { kind: 'staff', role: 'admin', tokenId, userId: null }
+    case 'product':
+      return { kind: 'product', tokenId, productId: bearer.productId }
     case 'user':
-      if (token.bearer_id === null) throw unauthorized('TOKEN_INVALID', UNAUTHENTICATED_DETAIL, challenge)
-      return principalForUser(db, account, token.id, token.bearer_id, challenge)
-    case 'product': {
-      const product =
-        token.bearer_id === null
-          ? undefined
-          : await db
-              .selectFrom('products')
-              .select('id')
-              .where('account_id', '=', account.id)
-              .where('id', '=', token.bearer_id)
-              .executeTakeFirst()
-      if (!product) throw unauthorized('TOKEN_INVALID', UNAUTHENTICATED_DETAIL, challenge)
-      return { kind: 'product', tokenId: token.id, productId: product.id }
-    }
-    case 'license': {
-      const [license] =
-        token.bearer_id === null ? [] : await loadLicenseContexts(db, account.id, { licenseId: token.bearer_id })
-      if (!license) throw unauthorized('TOKEN_INVALID', UNAUTHENTICATED_DETAIL, challenge)
+      return userPrincipal(bearer.user, bearer.licenses, tokenId)
+    case 'license':
       // Keygen raises USER_BANNED for any banned bearer, and a license is banned when its owner is.
-      if (license.banned) throw accessDenied('USER_BANNED', 'User is banned')
-      if (!supportsTokenAuth(license.authenticationStrategy)) {
+      if (bearer.license.banned) throw accessDenied('USER_BANNED', 'User is banned')
+      if (!supportsTokenAuth(bearer.license.authenticationStrategy)) {
         throw accessDenied('TOKEN_NOT_ALLOWED', 'Token authentication is not allowed by policy')
       }
-      return { kind: 'license', tokenId: token.id, license }
-    }
-    default:
+      return { kind: 'license', tokenId, license: bearer.license }
+    case 'missing':
       throw unauthorized('TOKEN_INVALID', UNAUTHENTICATED_DETAIL, challenge)
   }
 }
 
-async function principalForUser(
-  db: Executor,
-  account: AccountRow,
+function userPrincipal(
+  user: Pick<UserRow, 'id' | 'role' | 'banned_at'>,
+  licenses: LicenseContext[],
   tokenId: string,
-  userId: string,
-  challenge: string,
-): Promise<AuthenticatedPrincipal> {
-  const user = await db
-    .selectFrom('users')
-    .select(['id', 'role', 'banned_at'])
-    .where('account_id', '=', account.id)
-    .where('id', '=', userId)
-    .executeTakeFirst()
-  if (!user) throw unauthorized('TOKEN_INVALID', UNAUTHENTICATED_DETAIL, challenge)
-  return principalOfUser(db, account, user, tokenId)
+): AuthenticatedPrincipal {
+  if (user.banned_at !== null) throw accessDenied('USER_BANNED', 'User is banned')
+  if (isStaffRole(user.role)) return { kind: 'staff', role: user.role, tokenId, userId: user.id }
+  return { kind: 'user', tokenId, userId: user.id, banned: false, licenses }
+}
+
+function licenseKeyPrincipal(license: LicenseContext, now: number): AuthenticatedPrincipal {
+  if (license.banned) throw accessDenied('LICENSE_BANNED', 'License is banned')
+  if (license.suspended) throw accessDenied('LICENSE_SUSPENDED', 'License is suspended')
+  if (revokesAccess(license.expirationStrategy) && isPast(license.expiry, now)) {
+    throw accessDenied('LICENSE_EXPIRED', 'License is expired')
+  }
+  if (!supportsLicenseAuth(license.authenticationStrategy)) {
+    throw accessDenied('LICENSE_NOT_ALLOWED', 'License key authentication is not allowed by policy')
+  }
+  return { kind: 'license', tokenId: null, license }
+}
+
+/** resolvePrincipal reads and judges credentials without any cache (the read model caches the facts). */
+export async function resolvePrincipal(
+  db: Executor,
+  account: Pick<Account, 'id'>,
+  credentials: Credentials,
+  options: ResolveOptions = {},
+): Promise<Principal> {
+  const secret = (await accountSecret(db, account.id)) ?? ''
+  return principalFromFacts(credentials, await loadCredentialFacts(db, account.id, secret, credentials), options)
 }
 
 /**
@@ -152,14 +227,13 @@ async function principalForUser(
  */
 export async function principalOfUser(
   db: Executor,
-  account: Pick<AccountRow, 'id'>,
+  account: Pick<Account, 'id'>,
   user: Pick<UserRow, 'id' | 'role' | 'banned_at'>,
   tokenId: string,
 ): Promise<AuthenticatedPrincipal> {
   if (user.banned_at !== null) throw accessDenied('USER_BANNED', 'User is banned')
-  if (isStaffRole(user.role)) return { kind: 'staff', role: user.role, tokenId, userId: user.id }
-  const licenses = await loadLicenseContexts(db, account.id, { userId: user.id })
-  return { kind: 'user', tokenId, userId: user.id, banned: false, licenses }
+  const licenses = isStaffRole(user.role) ? [] : await loadLicenseContexts(db, account.id, { userId: user.id })
+  return userPrincipal(user, licenses, tokenId)
 }
 
 /** A well-formed hash of a random password, verified when no user matches so that timing does not tell. */
@@ -176,41 +250,16 @@ const decoy = () => {
  */
 export async function findUserByPassword(
   db: Executor,
-  account: Pick<AccountRow, 'id'>,
+  account: Pick<Account, 'id'>,
   email: string,
   password: string,
 ): Promise<UserRow | null> {
-  const user = await db
-    .selectFrom('users')
-    .selectAll()
-    .where('account_id', '=', account.id)
-    .where('email_key', '=', email.trim().toLowerCase())
-    .executeTakeFirst()
+  const user = await findUserByEmail(db, account.id, email)
   if (!user?.password_hash) {
     await verifyPassword(password, await decoy())
     return null
   }
   return (await verifyPassword(password, user.password_hash)) ? user : null
-}
-
-async function resolveLicenseKey(
-  db: Executor,
-  account: AccountRow,
-  key: string,
-  challenge: string,
-  now: number,
-): Promise<AuthenticatedPrincipal> {
-  const [license] = await loadLicenseContexts(db, account.id, { key })
-  if (!license) throw unauthorized('LICENSE_INVALID', UNAUTHENTICATED_DETAIL, challenge)
-  if (license.banned) throw accessDenied('LICENSE_BANNED', 'License is banned')
-  if (license.suspended) throw accessDenied('LICENSE_SUSPENDED', 'License is suspended')
-  if (revokesAccess(license.expirationStrategy) && isPast(license.expiry, now)) {
-    throw accessDenied('LICENSE_EXPIRED', 'License is expired')
-  }
-  if (!supportsLicenseAuth(license.authenticationStrategy)) {
-    throw accessDenied('LICENSE_NOT_ALLOWED', 'License key authentication is not allowed by policy')
-  }
-  return { kind: 'license', tokenId: null, license }
 }
 
 /** Token auth is allowed for TOKEN and MIXED policies (and legacy null). */
@@ -222,87 +271,3 @@ export const supportsLicenseAuth = (s: AuthenticationStrategy | null): boolean =
 
 /** REVOKE_ACCESS (and legacy null) cut every access once the license has expired. */
 export const revokesAccess = (s: ExpirationStrategy | null): boolean => s === null || s === 'REVOKE_ACCESS'
-
-export type LicenseFilter = { key: string } | { licenseId: string } | { userId: string }
-
-/**
- * loadLicenseContexts reads licenses of one account with what the policy needs: the policy's strategies, the
- * owner's ban, and the union of policy and license entitlements. `userId` gives the licenses the user owns plus
- * those it is a licensee of. Ordered oldest first, so reasons of multi-license denials are deterministic.
- */
-export async function loadLicenseContexts(
-  db: Executor,
-  accountId: string,
-  filter: LicenseFilter,
-): Promise<LicenseContext[]> {
-  let q = db
-    .selectFrom('licenses as l')
-    .innerJoin('policies as p', 'p.id', 'l.policy_id')
-    .leftJoin('users as o', 'o.id', 'l.owner_id')
-    .select([
-      'l.id',
-      'l.product_id',
-      'l.policy_id',
-      'l.expiry',
-      'l.suspended',
-      'p.expiration_strategy',
-      'p.authentication_strategy',
-      'o.banned_at as owner_banned_at',
-    ])
-    .where('l.account_id', '=', accountId)
-  if ('key' in filter) q = q.where('l.key', '=', filter.key)
-  else if ('licenseId' in filter) q = q.where('l.id', '=', filter.licenseId)
-  else {
-    const userId = filter.userId
-    q = q.where((eb) =>
-      eb.or([
-        eb('l.owner_id', '=', userId),
-        eb(
-          'l.id',
-          'in',
-          eb
-            .selectFrom('license_users as lu')
-            .select('lu.license_id')
-            .where('lu.account_id', '=', accountId)
-            .where('lu.user_id', '=', userId),
-        ),
-      ]),
-    )
-  }
-  const rows = await q.orderBy('l.created_at').orderBy('l.id').execute()
-  if (rows.length === 0) return []
-
-  const licenseIds = rows.map((r) => r.id)
-  const policyIds = [...new Set(rows.map((r) => r.policy_id))]
-  const [policyEntitlements, licenseEntitlements] = await Promise.all([
-    db
-      .selectFrom('policy_entitlements')
-      .select(['policy_id', 'entitlement_id'])
-      .where('account_id', '=', accountId)
-      .where('policy_id', 'in', policyIds)
-      .execute(),
-    db
-      .selectFrom('license_entitlements')
-      .select(['license_id', 'entitlement_id'])
-      .where('account_id', '=', accountId)
-      .where('license_id', 'in', licenseIds)
-      .execute(),
-  ])
-
-  return rows.map((r) => {
-    const entitlementIds = new Set<string>()
-    for (const e of policyEntitlements) if (e.policy_id === r.policy_id) entitlementIds.add(e.entitlement_id)
-    for (const e of licenseEntitlements) if (e.license_id === r.id) entitlementIds.add(e.entitlement_id)
-    return {
-      id: r.id,
-      productId: r.product_id,
-      policyId: r.policy_id,
-      expiry: r.expiry,
-      suspended: Boolean(Number(r.suspended)),
-      banned: r.owner_banned_at !== null && r.owner_banned_at !== undefined,
-      expirationStrategy: r.expiration_strategy,
-      authenticationStrategy: r.authentication_strategy,
-      entitlementIds,
-    } satisfies LicenseContext
-  })
-}

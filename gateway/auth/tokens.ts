@@ -1,7 +1,8 @@
 import { createHmac, randomBytes } from 'node:crypto'
-import { bumpRevision, type Executor } from '../catalog/accounts.ts'
+import { accountSecret, type Executor } from '../catalog/accounts.ts'
+import { findTokenByDigest } from '../catalog/credentials.ts'
 import { newId, now } from '../catalog/db.ts'
-import type { AccountRow, BearerType, TokenRow } from '../catalog/types.ts'
+import type { Account, BearerType, TokenRow } from '../catalog/types.ts'
 
 /** Token prefixes by bearer, as Keygen's v3 format: `<prefix>-<hex>v3`. */
 export const TOKEN_PREFIX: Record<BearerType, string> = {
@@ -19,8 +20,8 @@ export const TOKEN_KIND: Record<BearerType, string> = {
 }
 
 /** digestToken is what the catalog stores: HMAC-SHA256 with the account's secret, never the raw token. */
-export function digestToken(account: Pick<AccountRow, 'secret_key'>, raw: string): string {
-  return createHmac('sha256', account.secret_key).update(raw).digest('hex')
+export function digestToken(secret: string, raw: string): string {
+  return createHmac('sha256', secret).update(raw).digest('hex')
 }
 
 export function generateToken(bearer: BearerType): string {
@@ -40,9 +41,11 @@ export interface IssueTokenInput {
 /** issueToken stores a new token's digest and returns the row with the raw value, shown to the caller once. */
 export async function issueToken(
   db: Executor,
-  account: AccountRow,
+  account: Pick<Account, 'id'>,
   input: IssueTokenInput,
 ): Promise<{ row: TokenRow; raw: string }> {
+  const secret = await accountSecret(db, account.id)
+  if (secret === undefined) throw new Error(`account ${account.id} does not exist`)
   const raw = input.raw ?? generateToken(input.bearerType)
   const ts = now()
   const row: TokenRow = {
@@ -52,21 +55,22 @@ export async function issueToken(
     bearer_id: input.bearerId,
     kind: TOKEN_KIND[input.bearerType],
     name: input.name ?? null,
-    digest: digestToken(account, raw),
+    digest: digestToken(secret, raw),
     expiry: input.expiry ?? null,
     created_at: ts,
     updated_at: ts,
   }
+  // No revision bump: a new random token cannot be in any cache, so nothing needs to be invalidated.
   await db.insertInto('tokens').values(row).execute()
-  await bumpRevision(db, account.id)
   return { row, raw }
 }
 
-export async function findTokenByRaw(db: Executor, account: AccountRow, raw: string): Promise<TokenRow | undefined> {
-  return db
-    .selectFrom('tokens')
-    .selectAll()
-    .where('account_id', '=', account.id)
-    .where('digest', '=', digestToken(account, raw))
-    .executeTakeFirst()
+/** findTokenByRaw looks a raw token up in an account (one query for the secret, one for the token). */
+export async function findTokenByRaw(
+  db: Executor,
+  account: Pick<Account, 'id'>,
+  raw: string,
+): Promise<TokenRow | undefined> {
+  const secret = await accountSecret(db, account.id)
+  return secret === undefined ? undefined : findTokenByDigest(db, account.id, digestToken(secret, raw))
 }

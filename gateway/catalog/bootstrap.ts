@@ -1,12 +1,12 @@
 import { issueToken, findTokenByRaw } from '../auth/tokens.ts'
 import { createAccount, findAccount, firstAccount } from './accounts.ts'
 import type { Catalog } from './db.ts'
-import type { AccountRow } from './types.ts'
+import type { Account } from './types.ts'
 
 export const DEFAULT_ACCOUNT_SLUG = 'default'
 
 export interface BootstrapResult {
-  account: AccountRow
+  account: Account
   /** The admin token created on this start, to be shown once; null when nothing new was created. */
   createdToken: string | null
 }

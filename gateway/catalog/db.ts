@@ -5,6 +5,8 @@ import SqliteDatabase from 'better-sqlite3'
 import { Kysely, type Migration, type MigrationProvider, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely'
 import pg from 'pg'
 import * as m001 from './migrations/001-initial.ts'
+import * as m002 from './migrations/002-revisions.ts'
+import { RevisionFeed, registerFeed } from './revision-feed.ts'
 import type { Database } from './types.ts'
 
 export type Dialect = 'sqlite' | 'postgres'
@@ -13,6 +15,8 @@ export type Dialect = 'sqlite' | 'postgres'
 export interface Catalog {
   readonly db: Kysely<Database>
   readonly dialect: Dialect
+  /** What this process knows of every account's revisions; started by the gateway, not by one-shot commands. */
+  readonly revisions: RevisionFeed
   /** Applies every pending migration, in order. */
   migrate(): Promise<void>
   close(): Promise<void>
@@ -26,7 +30,7 @@ export class CatalogError extends Error {
   }
 }
 
-const migrations: Record<string, Migration> = { '001-initial': m001 }
+const migrations: Record<string, Migration> = { '001-initial': m001, '002-revisions': m002 }
 
 const provider: MigrationProvider = { getMigrations: async () => migrations }
 
@@ -63,17 +67,21 @@ function openSqlite(path: string): Kysely<Database> {
   return new Kysely<Database>({ dialect: new SqliteDialect({ database }) })
 }
 
-function openPostgres(url: string): Kysely<Database> {
+/** postgresClientConfig turns `postgres://…[?schema=name]` into node-postgres settings. */
+function postgresClientConfig(url: string): pg.ClientConfig {
   const parsed = new URL(url)
   const schema = parsed.searchParams.get('schema')
   parsed.searchParams.delete('schema')
-  const pool = new pg.Pool({
+  return {
     connectionString: parsed.toString(),
-    max: 10,
     connectionTimeoutMillis: 5000,
     types: pgTypes,
     ...(schema ? { options: `-c search_path=${schema}` } : {}),
-  })
+  }
+}
+
+function openPostgres(url: string): Kysely<Database> {
+  const pool = new pg.Pool({ ...postgresClientConfig(url), max: 10 })
   // An idle client that errors (server restart) must not crash the process; the next query reconnects.
   pool.on('error', () => {})
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
@@ -102,9 +110,12 @@ export async function openCatalog(url: string): Promise<Catalog> {
       cause: err,
     })
   }
+  const revisions = new RevisionFeed({ db, listen: dialect === 'postgres' ? postgresClientConfig(url) : undefined })
+  registerFeed(db, revisions)
   return {
     db,
     dialect,
+    revisions,
     async migrate() {
       const migrator = new Migrator({ db, provider, migrationTableSchema: schema })
       const { error, results } = await migrator.migrateToLatest()
@@ -113,7 +124,10 @@ export async function openCatalog(url: string): Promise<Catalog> {
         throw new CatalogError(`migration ${failed} failed: ${(error as Error).message}`, { cause: error })
       }
     },
-    close: () => db.destroy(),
+    async close() {
+      await revisions.close()
+      await db.destroy()
+    },
   }
 }
 

@@ -27,8 +27,14 @@ export interface AccountRow extends Stamped {
   slug: string
   name: string
   secret_key: string
+  /** Content revision: bumped by every change to products, packages, releases, artifacts, entitlements. */
   revision: number
+  /** Credential revision: bumped by every change to what a credential resolves to. */
+  auth_revision: number
 }
+
+/** An account as every request sees it: never its secret columns. */
+export type Account = Pick<AccountRow, 'id' | 'slug' | 'name' | 'created_at' | 'updated_at'>
 
 export interface ProductRow extends Stamped {
   id: string

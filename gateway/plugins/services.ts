@@ -2,7 +2,10 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { PkgwayConfig } from '../../config/schema.ts'
 import type { Catalog } from '../catalog/db.ts'
+import { GatewayError } from '../errors.ts'
+import { ReadModel } from '../read-model/read-model.ts'
 import type { BlobInfo, BlobStore } from '../storage/blob-store.ts'
+import { withUrlReuse } from '../storage/url-reuse.ts'
 
 /** Called after the gateway's signed PUT route stored an object (upload processing hooks in here). */
 export type UploadListener = (key: string, info: BlobInfo) => Promise<void>
@@ -20,28 +23,52 @@ declare module 'fastify' {
     catalog: Catalog
     blobs: BlobStore
     signingSecret: string
+    /** The read side every route reads through (gateway/read-model). */
+    readModel: ReadModel
     /** Path prefix the gateway is mounted under ('' when it runs alone). */
     mountPrefix: string
     uploadListeners: UploadListener[]
-    /** Absolute base URL of the gateway for this request, ending in '/'. */
-    baseUrl(request: FastifyRequest): string
+    /**
+     * Base of every link and redirect to the gateway itself, ending in '/': `publicUrl` when configured, else
+     * the path-absolute mount prefix (`/` or `/dist/`), so that no link ever names a host the client chose.
+     */
+    linkBase: string
+    /**
+     * absoluteBase is the gateway's absolute base URL ending in '/', for the few URLs that must be absolute (the
+     * keygen CLI's upload URL): `publicUrl`, else the request's host when it is in `allowedHosts`; any other
+     * host is a 400.
+     */
+    absoluteBase(request: FastifyRequest): string
   }
 }
 
-/** services decorates the gateway with its configuration, catalog and blob store. */
+/** services decorates the gateway with its configuration, catalog, read model and blob store. */
 async function services(fastify: FastifyInstance, opts: Services & { mountPrefix: string }) {
   fastify.decorate('config', opts.config)
   fastify.decorate('catalog', opts.catalog)
-  fastify.decorate('blobs', opts.blobs)
+  fastify.decorate('blobs', withUrlReuse(opts.blobs, opts.config.storage.presignTtl))
   fastify.decorate('signingSecret', opts.signingSecret)
   fastify.decorate('mountPrefix', opts.mountPrefix)
   fastify.decorate('uploadListeners', [] as UploadListener[])
+  fastify.decorate('readModel', new ReadModel(opts.catalog.db, opts.catalog.revisions))
   const configured = opts.config.publicUrl ? opts.config.publicUrl.replace(/\/*$/, '/') : null
-  fastify.decorate('baseUrl', (request: FastifyRequest) => {
+  fastify.decorate('linkBase', configured ?? `${opts.mountPrefix}/`)
+  const allowed = new Set(opts.config.allowedHosts.map((h) => h.toLowerCase()))
+  fastify.decorate('absoluteBase', (request: FastifyRequest) => {
     if (configured) return configured
-    // request.protocol and request.host honour X-Forwarded-* only when trustProxy is on.
+    // request.host and request.hostname honour X-Forwarded-Host only when trustProxy is on.
+    const host = request.host.toLowerCase()
+    if (!allowed.has(host) && !allowed.has(request.hostname.toLowerCase())) {
+      throw new GatewayError(
+        'HOST_NOT_ALLOWED',
+        'The Host header names no host this gateway serves (set publicUrl or allowedHosts)',
+        400,
+      )
+    }
     return `${request.protocol}://${request.host}${opts.mountPrefix}/`
   })
+  await opts.catalog.revisions.start()
+  fastify.addHook('onClose', async () => opts.catalog.revisions.stop())
 }
 
 export default fp(services, { name: 'pkgway-services' })

@@ -28,7 +28,7 @@ export async function proxyBlob(
   const { blobs } = request.server
   if (blobs.name === 'filesystem') return serveBlob(blobs, key, request, reply, { filename })
   const url = await blobs.redirectUrl(key, request.method === 'HEAD' ? 'HEAD' : 'GET', {
-    baseUrl: request.server.baseUrl(request),
+    baseUrl: request.server.linkBase,
     filename,
     ttl: 300,
   })

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { findTokenByRaw, issueToken } from '../../gateway/auth/tokens.ts'
-import { createAccount, findAccount, getRevision } from '../../gateway/catalog/accounts.ts'
+import { createAccount, findAccount, getRevisions, writeCatalog } from '../../gateway/catalog/accounts.ts'
 import { bootstrap } from '../../gateway/catalog/bootstrap.ts'
 import { type Catalog, CatalogError, newId, now, openCatalog } from '../../gateway/catalog/db.ts'
 import { catalogKinds, openTestCatalog } from '../helpers/catalog.ts'
@@ -48,9 +48,14 @@ describe.each(catalogKinds)('catalog on %s', (kind) => {
     const acct = await createAccount(catalog.db, `acme-${kind}`)
     expect((await findAccount(catalog.db, acct.id))?.slug).toBe(acct.slug)
     expect((await findAccount(catalog.db, acct.slug.toUpperCase()))?.id).toBe(acct.id)
-    const before = await getRevision(catalog.db, acct.id)
+    const before = await getRevisions(catalog.db, acct.id)
+    await writeCatalog(catalog.db, acct.id, async () => {}, 'content')
+    expect(await getRevisions(catalog.db, acct.id)).toEqual({ content: before.content + 1, auth: before.auth })
+    await writeCatalog(catalog.db, acct.id, async () => {}, 'auth')
+    expect(await getRevisions(catalog.db, acct.id)).toEqual({ content: before.content + 1, auth: before.auth + 1 })
+    // A new token cannot be in any cache: issuing one invalidates nothing.
     await issueToken(catalog.db, acct, { bearerType: 'admin', bearerId: null })
-    expect(await getRevision(catalog.db, acct.id)).toBe(before + 1)
+    expect(await getRevisions(catalog.db, acct.id)).toEqual({ content: before.content + 1, auth: before.auth + 1 })
   })
 
   it('enforces unique release versions and tags per product and package, including package-less releases', async () => {

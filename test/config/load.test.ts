@@ -34,6 +34,7 @@ describe('loadConfig', () => {
         host: '0.0.0.0',
         port: 8080,
         trustProxy: false,
+        allowedHosts: ['localhost', '127.0.0.1', '[::1]'],
         dataDir: './data',
         databaseUrl: 'sqlite:data/pkgway.db',
         storage: { kind: 'filesystem', root: 'data/blobs', presignTtl: 900, uploadTtl: 3600, delivery: 'redirect' },
@@ -73,6 +74,7 @@ describe('loadConfig', () => {
           PORT: '9000',
           PKGWAY_PUBLIC_URL: 'https://dist.example.com',
           PKGWAY_TRUST_PROXY: 'yes',
+          PKGWAY_ALLOWED_HOSTS: 'dist.example.com, dist.example.com:8443',
           PKGWAY_DATABASE_URL: 'postgres://u:p@db:5432/pkgway',
           PKGWAY_DATA_DIR: '/var/lib/pkgway',
           PKGWAY_STORAGE: 's3',
@@ -103,6 +105,7 @@ describe('loadConfig', () => {
         port: 9000,
         publicUrl: 'https://dist.example.com',
         trustProxy: true,
+        allowedHosts: ['dist.example.com', 'dist.example.com:8443'],
         databaseUrl: 'postgres://u:p@db:5432/pkgway',
         dataDir: '/var/lib/pkgway',
         storage: {

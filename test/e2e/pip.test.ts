@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { AccountRow, ProductRow } from '../../gateway/catalog/types.ts'
+import type { Account, ProductRow } from '../../gateway/catalog/types.ts'
 import { artifactKey } from '../../gateway/storage/keys.ts'
 import { processArtifact } from '../../workers/process-upload/index.ts'
 import { buildWheel, type BuiltWheel } from '../engines/pypi/fixtures.ts'
@@ -123,7 +123,7 @@ async function startFakeIndex(): Promise<FakeIndex> {
 
 interface Private {
   gw: TestGateway
-  account: AccountRow
+  account: Account
   hits: string[]
   wheels: Record<'v100' | 'v110', BuiltWheel>
   index: string

@@ -283,7 +283,7 @@ describe.each([
     expect(raw.status).toBe(303)
     const download = await asLicense(`/v1/artifacts/${NPM}-1.0.0.tgz`)
     expect(download.status).toBe(303)
-    const stored = await fetch(download.headers.get('location')!)
+    const stored = await fetch(new URL(download.headers.get('location')!, download.url))
     expect(stored.status).toBe(200)
     expect(Buffer.from(await stored.arrayBuffer()).equals(fx.npm)).toBe(true)
   })

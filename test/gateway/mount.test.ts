@@ -18,11 +18,12 @@ describe('mounting the gateway under a prefix of another Fastify server', () => 
     })
     await host.register(pkgway, { prefix: '/dist', ...services })
     host.get('/upload-url', async (request) => {
-      const baseUrl = gateway!.baseUrl(request)
+      const absolute = gateway!.absoluteBase(request)
       return {
-        baseUrl,
-        get: await gateway!.blobs.redirectUrl('artifacts/a/r/app.tar.gz', 'GET', { baseUrl }),
-        put: await gateway!.blobs.uploadUrl('artifacts/a/r/app.tar.gz', { baseUrl }),
+        linkBase: gateway!.linkBase,
+        absolute,
+        get: await gateway!.blobs.redirectUrl('artifacts/a/r/app.tar.gz', 'GET', { baseUrl: gateway!.linkBase }),
+        put: await gateway!.blobs.uploadUrl('artifacts/a/r/app.tar.gz', { baseUrl: absolute }),
       }
     })
     await host.ready()
@@ -56,12 +57,14 @@ describe('mounting the gateway under a prefix of another Fastify server', () => 
   })
 
   it('puts the prefix into generated blob URLs, and those URLs work', async () => {
-    const urls = (await host.inject({ url: '/upload-url', headers: { host: 'dist.example.com' } })).json()
-    expect(urls.baseUrl).toBe('http://dist.example.com/dist/')
-    expect(urls.get).toMatch(/^http:\/\/dist\.example\.com\/dist\/v1\/blobs\/artifacts\/a\/r\/app\.tar\.gz\?/)
-    expect(urls.put).toMatch(/^http:\/\/dist\.example\.com\/dist\/v1\/blobs\/artifacts\/a\/r\/app\.tar\.gz\?/)
+    const urls = (await host.inject({ url: '/upload-url', headers: { host: 'localhost:8080' } })).json()
+    expect(urls.linkBase).toBe('/dist/')
+    expect(urls.absolute).toBe('http://localhost:8080/dist/')
+    expect(urls.get).toMatch(/^\/dist\/v1\/blobs\/artifacts\/a\/r\/app\.tar\.gz\?/)
+    expect(urls.put).toMatch(/^http:\/\/localhost:8080\/dist\/v1\/blobs\/artifacts\/a\/r\/app\.tar\.gz\?/)
 
-    const target = (u: string) => new URL(u).pathname + new URL(u).search
+    const target = (u: string) =>
+      new URL(u, 'http://localhost:8080').pathname + new URL(u, 'http://localhost:8080').search
     const put = await host.inject({
       method: 'PUT',
       url: target(urls.put),
@@ -72,5 +75,11 @@ describe('mounting the gateway under a prefix of another Fastify server', () => 
     const get = await host.inject({ url: target(urls.get) })
     expect(get.statusCode).toBe(200)
     expect(get.body).toBe('mounted bytes')
+  })
+
+  it('never builds an absolute URL from a Host that is not allowed', async () => {
+    const res = await host.inject({ url: '/upload-url', headers: { host: 'evil.example' } })
+    expect(res.statusCode).toBe(400)
+    expect(res.body).not.toContain('evil.example/')
   })
 })

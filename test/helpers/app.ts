@@ -3,23 +3,39 @@ import { rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
+import type {
+  KyselyPlugin,
+  PluginTransformQueryArgs,
+  PluginTransformResultArgs,
+  QueryResult,
+  RootOperationNode,
+  UnknownRow,
+} from 'kysely'
 import { loadConfig } from '../../config/load.ts'
 import type { ConfigInput, PkgwayConfig } from '../../config/schema.ts'
 import { buildApp } from '../../gateway/app.ts'
 import { bootstrap } from '../../gateway/catalog/bootstrap.ts'
 import type { Catalog } from '../../gateway/catalog/db.ts'
-import type { AccountRow } from '../../gateway/catalog/types.ts'
+import { registerFeed } from '../../gateway/catalog/revision-feed.ts'
+import type { Account } from '../../gateway/catalog/types.ts'
 import type { BlobStore } from '../../gateway/storage/blob-store.ts'
 import { createBlobStore } from '../../gateway/storage/index.ts'
 import { type CatalogKind, openTestCatalog } from './catalog.ts'
 import { type S3Server, s3Credentials, startS3rver } from './s3rver.ts'
+
+/** counted is the catalog with a statement counter on its query builder; writes still reach its revision feed. */
+function counted(catalog: Catalog, counter: StatementCounter): Catalog {
+  const db = catalog.db.withPlugin(counter)
+  registerFeed(db, catalog.revisions)
+  return { ...catalog, db }
+}
 
 export interface TestGateway {
   app: FastifyInstance
   config: PkgwayConfig
   catalog: Catalog
   blobs: BlobStore
-  account: AccountRow
+  account: Account
   adminToken: string
   /** Base URL when listening (`http://127.0.0.1:<port>`), else ''. */
   url: string
@@ -32,6 +48,20 @@ export interface TestGatewayOptions {
   /** Listen on 127.0.0.1 (port 0) for real clients; inject() works either way. */
   listen?: boolean
   config?: ConfigInput
+  /** Counts every statement the gateway sends to the catalog (the revision feed's own polls excluded). */
+  counter?: StatementCounter
+}
+
+/** StatementCounter is a kysely plugin that counts the statements executed through the builder it wraps. */
+export class StatementCounter implements KyselyPlugin {
+  count = 0
+  transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
+    this.count++
+    return args.node
+  }
+  async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
+    return args.result
+  }
 }
 
 /**
@@ -72,7 +102,8 @@ export async function createTestGateway(opts: TestGatewayOptions = {}): Promise<
   const catalog = await openTestCatalog(opts.catalog ?? 'sqlite')
   const boot = await bootstrap(catalog)
   const blobs = createBlobStore(config, config.signingSecret!)
-  const app = await buildApp({ config, catalog, blobs, signingSecret: config.signingSecret!, logger: false })
+  const served = opts.counter ? counted(catalog, opts.counter) : catalog
+  const app = await buildApp({ config, catalog: served, blobs, signingSecret: config.signingSecret!, logger: false })
   let url = ''
   if (opts.listen) url = (await app.listen({ host: '127.0.0.1', port: 0 })).replace('localhost', '127.0.0.1')
   return {

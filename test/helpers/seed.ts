@@ -56,7 +56,7 @@ export interface SeedProductInput {
 
 export async function seedProduct(
   db: Executor,
-  account: AccountRow,
+  account: Pick<AccountRow, 'id'>,
   input: SeedProductInput = {},
 ): Promise<ProductRow> {
   const ts = now()
@@ -81,7 +81,7 @@ export async function seedProduct(
 
 export async function seedEntitlement(
   db: Executor,
-  account: AccountRow,
+  account: Pick<AccountRow, 'id'>,
   input: { code?: string; name?: string } = {},
 ): Promise<EntitlementRow> {
   const ts = now()
@@ -110,7 +110,11 @@ export interface SeedPolicyInput {
   name?: string
 }
 
-export async function seedPolicy(db: Executor, account: AccountRow, input: SeedPolicyInput): Promise<PolicyRow> {
+export async function seedPolicy(
+  db: Executor,
+  account: Pick<AccountRow, 'id'>,
+  input: SeedPolicyInput,
+): Promise<PolicyRow> {
   const ts = now()
   const row: PolicyRow = {
     id: newId(),
@@ -162,7 +166,11 @@ export function generateLicenseKey(): string {
   return hex.match(/.{1,6}/g)!.join('-')
 }
 
-export async function seedLicense(db: Executor, account: AccountRow, input: SeedLicenseInput): Promise<LicenseRow> {
+export async function seedLicense(
+  db: Executor,
+  account: Pick<AccountRow, 'id'>,
+  input: SeedLicenseInput,
+): Promise<LicenseRow> {
   const ts = input.createdAt ?? now()
   const row: LicenseRow = {
     id: newId(),
@@ -200,7 +208,7 @@ export async function seedLicense(db: Executor, account: AccountRow, input: Seed
 /** seedLicenseUser attaches a user to a license as a licensee. */
 export async function seedLicenseUser(
   db: Executor,
-  account: AccountRow,
+  account: Pick<AccountRow, 'id'>,
   license: Ref<LicenseRow>,
   user: Ref<UserRow>,
 ): Promise<void> {
@@ -229,7 +237,11 @@ export interface SeedUserInput {
   lastName?: string | null
 }
 
-export async function seedUser(db: Executor, account: AccountRow, input: SeedUserInput = {}): Promise<UserRow> {
+export async function seedUser(
+  db: Executor,
+  account: Pick<AccountRow, 'id'>,
+  input: SeedUserInput = {},
+): Promise<UserRow> {
   const ts = now()
   const email = input.email ?? `user-${suffix()}@example.com`
   const row: UserRow = {
@@ -259,7 +271,11 @@ export interface SeedPackageInput {
   createdAt?: string
 }
 
-export async function seedPackage(db: Executor, account: AccountRow, input: SeedPackageInput): Promise<PackageRow> {
+export async function seedPackage(
+  db: Executor,
+  account: Pick<AccountRow, 'id'>,
+  input: SeedPackageInput,
+): Promise<PackageRow> {
   const ts = input.createdAt ?? now()
   const key = input.key ?? `pkg-${suffix()}`
   const engine = input.engine ?? null
@@ -312,7 +328,11 @@ export interface SeedReleaseInput {
 
 let versionCounter = 0
 
-export async function seedRelease(db: Executor, account: AccountRow, input: SeedReleaseInput): Promise<ReleaseRow> {
+export async function seedRelease(
+  db: Executor,
+  account: Pick<AccountRow, 'id'>,
+  input: SeedReleaseInput,
+): Promise<ReleaseRow> {
   const ts = input.createdAt ?? now()
   const version = input.version ?? `0.0.${++versionCounter}`
   const parsed = semver.parse(version)
@@ -383,7 +403,11 @@ export interface SeedArtifactInput {
   createdAt?: string
 }
 
-export async function seedArtifact(db: Executor, account: AccountRow, input: SeedArtifactInput): Promise<ArtifactRow> {
+export async function seedArtifact(
+  db: Executor,
+  account: Pick<AccountRow, 'id'>,
+  input: SeedArtifactInput,
+): Promise<ArtifactRow> {
   const ts = input.createdAt ?? now()
   const filename = input.filename ?? `artifact-${suffix()}.tar.gz`
   const inferred = /\.tar\.(gz|xz|bz2)$/.test(filename) ? filename.split('.').slice(-2).join('.') : null
@@ -424,7 +448,7 @@ export interface SeedTokenInput {
 /** seedToken issues a token and returns its row and the raw value. */
 export async function seedToken(
   db: Executor,
-  account: AccountRow,
+  account: Pick<AccountRow, 'id'>,
   input: SeedTokenInput,
 ): Promise<{ row: TokenRow; raw: string }> {
   return issueToken(db, account, {

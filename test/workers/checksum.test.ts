@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest'
 import { matchChecksum, parseChecksum } from '../../workers/process-upload/checksum.ts'
 import { formatBytes } from '../../workers/process-upload/limits.ts'
 import { gemSegments, gemVersionsEqual } from '../../workers/process-upload/gem.ts'
-import { normalizeProjectName } from '../../gateway/engines/pypi/normalize.ts'
-import { headerValue } from '../../gateway/engines/pypi/core-metadata.ts'
+import { normalizeProjectName } from '../../formats/python/normalize.ts'
+import { headerValue } from '../../formats/python/core-metadata.ts'
 
 const body = Buffer.from('hello world\n')
 const digest = (a: string) => createHash(a).update(body).digest()

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream'
-import { bumpRevision, type Executor } from '../../gateway/catalog/accounts.ts'
+import { announceCommit, bumpRevision, type Executor } from '../../gateway/catalog/accounts.ts'
+import type { Revisions } from '../../gateway/catalog/revision-feed.ts'
 import { newId, now } from '../../gateway/catalog/db.ts'
 import type { ArtifactStatus, EngineKey } from '../../gateway/catalog/types.ts'
 import { type BlobInfo, BlobNotFoundError } from '../../gateway/storage/blob-store.ts'
@@ -126,7 +127,8 @@ export interface ProcessResult {
  */
 async function finish(ctx: Ctx, a: ArtifactInfo, result: Final): Promise<boolean> {
   const ts = now()
-  return ctx.catalog.db.transaction().execute(async (trx) => {
+  let revisions: Revisions | undefined
+  const done = await ctx.catalog.db.transaction().execute(async (trx) => {
     const update =
       result.status === 'UPLOADED'
         ? {
@@ -167,9 +169,11 @@ async function finish(ctx: Ctx, a: ArtifactInfo, result: Final): Promise<boolean
         )
         .execute()
     }
-    await bumpRevision(trx, a.account_id)
+    revisions = await bumpRevision(trx, a.account_id, 'content')
     return true
   })
+  if (revisions) announceCommit(ctx.catalog.db, a.account_id, revisions)
+  return done
 }
 
 /** failArtifact marks a WAITING or PROCESSING artifact FAILED with reason (no-op otherwise). */
@@ -183,15 +187,16 @@ export async function failArtifact(ctx: Ctx, artifactId: string, reason: string)
 
 async function markProcessing(ctx: Ctx, a: ArtifactInfo): Promise<void> {
   if (a.status !== 'WAITING') return
-  await ctx.catalog.db.transaction().execute(async (trx) => {
+  const revisions = await ctx.catalog.db.transaction().execute(async (trx) => {
     const r = await trx
       .updateTable('artifacts')
       .set({ status: 'PROCESSING', status_reason: null, updated_at: now() })
       .where('id', '=', a.id)
       .where('status', '=', 'WAITING')
       .executeTakeFirst()
-    if (Number(r.numUpdatedRows) > 0) await bumpRevision(trx, a.account_id)
+    return Number(r.numUpdatedRows) > 0 ? bumpRevision(trx, a.account_id, 'content') : undefined
   })
+  if (revisions) announceCommit(ctx.catalog.db, a.account_id, revisions)
 }
 
 /**

@@ -1,17 +1,7 @@
 import { createHash } from 'node:crypto'
 import { RejectedUpload } from './errors.ts'
 
-/** The manifest content types the upload worker writes (the engines select manifests by these). */
-export const MANIFEST_TYPES = {
-  /** npm: `package/package.json` of the tarball, verbatim. */
-  npmPackage: 'application/vnd.npm.package+json',
-  /** RubyGems: the YAML gemspec (`metadata.gz` of the gem, decompressed), verbatim. */
-  gemspec: 'application/x-yaml',
-  /** RubyGems: what the compact index needs, as JSON (see gem.ts GemInfo). */
-  gemInfo: 'application/vnd.pkgway.gem-info+json',
-  /** PyPI: a wheel's `*.dist-info/METADATA`, verbatim (served as the PEP 658 `<file>.metadata`). */
-  coreMetadata: 'application/vnd.pypi.core-metadata',
-} as const
+export { MANIFEST_TYPES } from '../../formats/manifest-types.ts'
 
 /** ManifestDraft is a manifest before it gets its row (digest and length are derived from content). */
 export interface ManifestDraft {

@@ -1,5 +1,5 @@
-import { headerValue } from '../../gateway/engines/pypi/core-metadata.ts'
-import { normalizeProjectName } from '../../gateway/engines/pypi/normalize.ts'
+import { headerValue } from '../../formats/python/core-metadata.ts'
+import { normalizeProjectName } from '../../formats/python/normalize.ts'
 import { Readable } from 'node:stream'
 import yauzl from 'yauzl'
 import type { BlobStore } from '../../gateway/storage/blob-store.ts'

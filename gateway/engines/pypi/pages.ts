@@ -1,39 +1,41 @@
 import type { FastifyBaseLogger } from 'fastify'
+import { normalizeProjectName } from '../../../formats/python/normalize.ts'
 import { packageInScope } from '../../auth/policy.ts'
 import { ANONYMOUS, type Principal } from '../../auth/principal.ts'
-import type { Executor } from '../../catalog/accounts.ts'
-import type { AccountRow } from '../../catalog/types.ts'
-import { cacheKey, IndexCache } from '../../cache/index-cache.ts'
-import { CONTENT_TYPES, type Representation } from './negotiate.ts'
 import { isUuid } from '../../catalog/accounts.ts'
-import { normalizeProjectName } from './normalize.ts'
+import type { Account } from '../../catalog/types.ts'
+import { cacheKey, IndexCache } from '../../cache/index-cache.ts'
+import type { AccountSnapshot } from '../../read-model/account-snapshot.ts'
+import { encodePath } from '../../read-model/links.ts'
+import type { ReadModel } from '../../read-model/read-model.ts'
+import { visibilityClass } from '../../read-model/visibility.ts'
+import { CONTENT_TYPES, type Representation } from './negotiate.ts'
 import { buildProjectView } from './project.ts'
-import { type FileRow, listFileRows, listPypiPackages, packageOfArtifact, type PypiPackage } from './queries.ts'
+import { fileRows, type PypiPackage } from './projects.ts'
 import { type IndexEntry, renderIndexHtml, renderProjectHtml } from './render-html.ts'
 import { renderIndexJson, renderProjectJson } from './render-json.ts'
 import { type RenderedPage, renderedPage } from './respond.ts'
-import { visibilityClass, visibleFiles } from './visibility.ts'
+import { visibleFiles } from './visibility.ts'
 
-/** What every page request knows once authenticated: who asks, for which account, at which catalog revision. */
+/** What every page request knows once authenticated: who asks, for which account, at which snapshot. */
 export interface PageContext {
-  account: AccountRow
-  revision: number
+  account: Account
+  snap: AccountSnapshot
   principal: Principal
-  /** Absolute gateway base URL ending in '/', as links must be built for this request. */
-  baseUrl: string
+  /** The gateway's link base (see `linkBase`): links never name a host the client chose. */
+  base: string
   now: number
   log?: FastifyBaseLogger
 }
 
 /** fileUrl is a file's link: under the engine, so that `<url>.metadata` is served here too (PEP 658). */
-export function fileUrl(ctx: Pick<PageContext, 'account' | 'baseUrl'>, artifactId: string, filename: string): string {
-  const path = filename.split('/').map(encodeURIComponent).join('/')
-  return `${ctx.baseUrl}v1/accounts/${ctx.account.id}/engines/pypi/files/${artifactId}/${path}`
+export function fileUrl(ctx: Pick<PageContext, 'account' | 'base'>, artifactId: string, filename: string): string {
+  return `${ctx.base}v1/accounts/${ctx.account.id}/engines/pypi/files/${artifactId}/${encodePath(filename)}`
 }
 
 /** projectUrl is a project page's canonical link: the normalized name with a trailing slash (PEP 503). */
-export function projectUrl(ctx: Pick<PageContext, 'account' | 'baseUrl'>, pkg: PypiPackage): string {
-  return `${ctx.baseUrl}v1/accounts/${ctx.account.id}/engines/pypi/simple/${pkg.normalized}/`
+export function projectUrl(ctx: Pick<PageContext, 'account' | 'base'>, pkg: PypiPackage): string {
+  return `${ctx.base}v1/accounts/${ctx.account.id}/engines/pypi/simple/${pkg.normalized}/`
 }
 
 /** findProject resolves a requested name (any spelling) or package UUID among the account's pypi packages. */
@@ -46,81 +48,62 @@ export function findProject(packages: readonly PypiPackage[], requested: string)
   return packages.find((p) => p.normalized === wanted)
 }
 
-const rowsSize = (rows: FileRow[]) =>
-  rows.reduce((n, r) => n + 512 + r.filename.length + r.metadata.length + (r.coreMetadata?.length ?? 0), 64)
-
 /**
- * PypiPages reads and renders the simple index and project pages through three caches, all keyed by account
- * and catalog revision so that any write shows on the next request:
- * - packages: `account · revision` → the account's pypi packages (shared by every caller);
- * - rows: `account · revision · package` → the package's files with releases, constraints and METADATA;
- * - pages: `account · revision · visibility class · project · representation · base URL` → rendered body + ETag.
+ * PypiPages renders the simple index and project pages from the read model's snapshot, once per content
+ * revision, visibility class and representation: `account · revision · class · project · representation` →
+ * rendered body + ETag, bounded by bytes. A write moves the revision, so it shows on the next request.
  */
 export class PypiPages {
-  readonly #packages = new IndexCache<PypiPackage[]>({ max: 500, sizeOf: (p) => 256 * p.length + 64 })
-  readonly #rows = new IndexCache<FileRow[]>({ max: 2000, maxSize: 64 * 1024 * 1024, sizeOf: rowsSize })
   readonly #pages = new IndexCache<RenderedPage>({ max: 5000, maxSize: 64 * 1024 * 1024, sizeOf: (p) => p.body.length })
-  readonly #owners = new IndexCache<{ packageId: string | null }>({ max: 10000, sizeOf: () => 128 })
 
-  constructor(readonly db: Executor) {}
-
-  packages(ctx: PageContext): Promise<PypiPackage[]> {
-    return this.#packages.getOrLoad(cacheKey(ctx.account.id, ctx.revision), () =>
-      listPypiPackages(this.db, ctx.account.id),
-    )
-  }
-
-  rows(ctx: PageContext, pkg: PypiPackage): Promise<FileRow[]> {
-    return this.#rows.getOrLoad(cacheKey(ctx.account.id, ctx.revision, pkg.id), () =>
-      listFileRows(this.db, ctx.account.id, pkg.id),
-    )
-  }
-
-  /** packageOf finds the package an artifact belongs to (cached per revision: artifacts never move). */
-  async packageOf(ctx: PageContext, artifactId: string): Promise<string | null> {
-    const hit = await this.#owners.getOrLoad(cacheKey(ctx.account.id, ctx.revision, artifactId), async () => ({
-      packageId: await packageOfArtifact(this.db, ctx.account.id, artifactId),
-    }))
-    return hit.packageId
-  }
+  constructor(readonly model: ReadModel) {}
 
   /** indexPage lists the pypi packages in the principal's package scope, by normalized name. */
-  async indexPage(ctx: PageContext, rep: Representation): Promise<RenderedPage> {
-    const key = cacheKey(
-      'index',
-      ctx.account.id,
-      ctx.revision,
-      visibilityClass(ctx.principal, ctx.now),
-      rep,
-      ctx.baseUrl,
+  indexPage(
+    ctx: PageContext,
+    packages: readonly PypiPackage[],
+    rep: Representation,
+  ): Promise<RenderedPage> | RenderedPage {
+    const cls = visibilityClass(ctx.principal, ctx.now)
+    const key = cacheKey('index', ctx.account.id, ctx.snap.revision, cls, rep)
+    return (
+      this.#pages.get(key) ??
+      this.#pages.getOrLoad(key, () => {
+        const all = [...packages].sort((a, b) => (a.normalized < b.normalized ? -1 : 1))
+        const entriesFor = (p: Principal): IndexEntry[] =>
+          all
+            .filter((pkg) => packageInScope(p, { productId: pkg.productId, strategy: pkg.strategy }))
+            .map((pkg) => ({ id: pkg.id, name: pkg.key, url: projectUrl(ctx, pkg) }))
+        const entries = entriesFor(ctx.principal)
+        const isPublic = sameIds(entries, entriesFor(ANONYMOUS))
+        const body =
+          rep === 'json' ? renderIndexJson(entries) : renderIndexHtml(`Packages for ${ctx.account.name}`, entries)
+        return renderedPage(body, CONTENT_TYPES[rep], isPublic)
+      })
     )
-    return this.#pages.getOrLoad(key, async () => {
-      const all = [...(await this.packages(ctx))].sort((a, b) => (a.normalized < b.normalized ? -1 : 1))
-      const entriesFor = (p: Principal): IndexEntry[] =>
-        all
-          .filter((pkg) => packageInScope(p, { productId: pkg.productId, strategy: pkg.strategy }))
-          .map((pkg) => ({ id: pkg.id, name: pkg.key, url: projectUrl(ctx, pkg) }))
-      const entries = entriesFor(ctx.principal)
-      const isPublic = sameIds(entries, entriesFor(ANONYMOUS))
-      const body =
-        rep === 'json' ? renderIndexJson(entries) : renderIndexHtml(`Packages for ${ctx.account.name}`, entries)
-      return renderedPage(body, CONTENT_TYPES[rep], isPublic)
-    })
   }
 
   /** projectPage lists the package's files the principal may see; the caller has checked the show rule. */
-  async projectPage(ctx: PageContext, pkg: PypiPackage, rep: Representation, anonymousMayShow: boolean) {
+  projectPage(
+    ctx: PageContext,
+    pkg: PypiPackage,
+    rep: Representation,
+    anonymousMayShow: boolean,
+  ): Promise<RenderedPage> | RenderedPage {
     const cls = visibilityClass(ctx.principal, ctx.now)
-    const key = cacheKey('project', ctx.account.id, ctx.revision, cls, pkg.id, rep, ctx.baseUrl)
-    return this.#pages.getOrLoad(key, async () => {
-      const rows = await this.rows(ctx, pkg)
-      const files = visibleFiles(ctx.principal, rows, ctx.now)
-      const isPublic = anonymousMayShow && sameIds(files, visibleFiles(ANONYMOUS, rows, ctx.now))
-      const view = buildProjectView(pkg.normalized, files, (r) => fileUrl(ctx, r.artifactId, r.filename))
-      const body = rep === 'json' ? renderProjectJson(view) : renderProjectHtml(view)
-      ctx.log?.debug({ engine: 'pypi', project: pkg.normalized, files: files.length, rep }, 'rendered simple page')
-      return renderedPage(body, CONTENT_TYPES[rep], isPublic)
-    })
+    const key = cacheKey('project', ctx.account.id, ctx.snap.revision, cls, pkg.id, rep)
+    return (
+      this.#pages.get(key) ??
+      this.#pages.getOrLoad(key, async () => {
+        const rows = await fileRows(this.model, ctx.snap, pkg)
+        const files = visibleFiles(ctx.principal, rows, ctx.now)
+        const isPublic = anonymousMayShow && sameIds(files, visibleFiles(ANONYMOUS, rows, ctx.now))
+        const view = buildProjectView(pkg.normalized, files, (r) => fileUrl(ctx, r.artifactId, r.filename))
+        const body = rep === 'json' ? renderProjectJson(view) : renderProjectHtml(view)
+        ctx.log?.debug({ engine: 'pypi', project: pkg.normalized, files: files.length, rep }, 'rendered simple page')
+        return renderedPage(body, CONTENT_TYPES[rep], isPublic)
+      })
+    )
   }
 }
 

@@ -1,6 +1,6 @@
 import { compareVersions } from '../../catalog/versions.ts'
-import { parseCoreMetadata } from './core-metadata.ts'
-import type { FileRow } from './queries.ts'
+import { parseCoreMetadata } from '../../../formats/python/core-metadata.ts'
+import type { FileRow } from './projects.ts'
 
 /** One file of a project page, ready to render as HTML or JSON. */
 export interface ProjectFile {

@@ -4,11 +4,13 @@ import { canShowRelease } from '../../auth/policy.ts'
 import { ANONYMOUS, type Principal } from '../../auth/principal.ts'
 import { isUuid } from '../../catalog/accounts.ts'
 import { GatewayError } from '../../errors.ts'
-import { parseCoreMetadata } from './core-metadata.ts'
+import { parseCoreMetadata } from '../../../formats/python/core-metadata.ts'
 import { forbidden, notAcceptable, notFound, REALM, unauthorized, usePlainTextErrors } from './errors.ts'
 import { negotiate } from './negotiate.ts'
-import { isValidProjectName, normalizeProjectName } from './normalize.ts'
+import { isValidProjectName, normalizeProjectName } from '../../../formats/python/normalize.ts'
 import { findProject, type PageContext, PypiPages } from './pages.ts'
+import { fileRows, packageOfArtifact, pypiPackages } from './projects.ts'
+import { artifactDownloadPath, queryOf } from '../../read-model/links.ts'
 import { Upstream, upstreamProjectUrl } from './passthrough.ts'
 import { etagMatches } from '../../conditional.ts'
 import { PAGE_MAX_AGE, sendPage } from './respond.ts'
@@ -31,18 +33,16 @@ export async function pypiEngine(fastify: FastifyInstance) {
   usePlainTextErrors(fastify)
   await fastify.register(authenticate, { challenge: 'Basic', realm: REALM })
   const config = fastify.config.pypi
-  const pages = new PypiPages(fastify.catalog.db)
+  const { readModel, linkBase } = fastify
+  const pages = new PypiPages(readModel)
   const upstream = config.passthrough === 'proxy' ? new Upstream(config) : null
   fastify.addHook('onClose', async () => upstream?.close())
 
-  /**
-   * pageContext needs no query of its own: authenticate reads the account row on every request, so its
-   * revision is current, and every catalog write bumps it (accounts.ts bumpRevision).
-   */
-  function pageContext(request: FastifyRequest): PageContext {
+  /** pageContext is the request's account snapshot and principal: no query when the snapshot is current. */
+  async function pageContext(request: FastifyRequest): Promise<PageContext> {
     const { account, principal } = request
-    const revision = Number(account.revision)
-    return { account, revision, principal, baseUrl: fastify.baseUrl(request), now: Date.now(), log: request.log }
+    const snap = await readModel.snapshot(account.id)
+    return { account, snap, principal, base: linkBase, now: Date.now(), log: request.log }
   }
 
   async function passThrough(request: FastifyRequest, reply: FastifyReply, normalized: string) {
@@ -57,14 +57,15 @@ export async function pypiEngine(fastify: FastifyInstance) {
   async function serveIndex(request: FastifyRequest, reply: FastifyReply) {
     const rep = negotiate(request.headers.accept)
     if (!rep) throw notAcceptable()
-    return sendPage(request, reply, await pages.indexPage(pageContext(request), rep))
+    const ctx = await pageContext(request)
+    return sendPage(request, reply, await pages.indexPage(ctx, pypiPackages(ctx.snap), rep))
   }
 
   async function serveProject(request: ProjectRequest, reply: FastifyReply) {
     const requested = request.params.project
     if (!isValidProjectName(requested)) throw new GatewayError('BAD_REQUEST', 'invalid project name', 400)
-    const ctx = pageContext(request)
-    const pkg = findProject(await pages.packages(ctx), requested)
+    const ctx = await pageContext(request)
+    const pkg = findProject(pypiPackages(ctx.snap), requested)
     if (!pkg) return passThrough(request, reply, normalizeProjectName(requested))
     if (!canShow(ctx.principal, pkg)) throw denied(ctx.principal)
     const rep = negotiate(request.headers.accept)
@@ -75,17 +76,18 @@ export async function pypiEngine(fastify: FastifyInstance) {
   async function serveFile(request: FileRequest, reply: FastifyReply) {
     const { artifact, '*': name } = request.params
     if (!isUuid(artifact)) throw notFound()
-    const ctx = pageContext(request)
-    const packageId = await pages.packageOf(ctx, artifact.toLowerCase())
-    const pkg = packageId ? (await pages.packages(ctx)).find((p) => p.id === packageId) : undefined
+    const ctx = await pageContext(request)
+    const packageId = packageOfArtifact(ctx.snap, artifact.toLowerCase())
+    const pkg = packageId ? pypiPackages(ctx.snap).find((p) => p.id === packageId) : undefined
     if (!pkg) throw notFound()
     if (!canShow(ctx.principal, pkg)) throw denied(ctx.principal)
-    const rows = visibleFiles(ctx.principal, await pages.rows(ctx, pkg), ctx.now)
+    const rows = visibleFiles(ctx.principal, await fileRows(readModel, ctx.snap, pkg), ctx.now)
     const row = rows.find((r) => r.artifactId === artifact.toLowerCase())
     if (!row) throw notFound()
     if (name === row.filename) {
-      const path = row.filename.split('/').map(encodeURIComponent).join('/')
-      return reply.redirect(`${ctx.baseUrl}v1/accounts/${ctx.account.id}/artifacts/${row.artifactId}/${path}`, 303)
+      // The download route is the gateway's own: query credentials (`?auth=`) go along, and nowhere else.
+      const target = `${ctx.base}${artifactDownloadPath({ account_id: ctx.account.id, id: row.artifactId, filename: row.filename })}`
+      return reply.redirect(`${target}${queryOf(request.url)}`, 303)
     }
     if (name !== `${row.filename}.metadata` || row.coreMetadata === null) throw notFound()
     // The download route applies the release show rule (suspended licenses, expiry); the metadata must too.

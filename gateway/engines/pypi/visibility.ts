@@ -1,48 +1,7 @@
-import { createHash } from 'node:crypto'
-import {
-  artifactInScope,
-  canShowPackage,
-  type PackageFacts,
-  packageScopeOf,
-  type ReleaseFacts,
-  releaseScopeOf,
-} from '../../auth/policy.ts'
+import { artifactInScope, canShowPackage, type PackageFacts, type ReleaseFacts } from '../../auth/policy.ts'
 import type { Principal } from '../../auth/principal.ts'
 import type { ArtifactStatus } from '../../catalog/types.ts'
-import type { FileRow, PypiPackage } from './queries.ts'
-
-/**
- * visibilityClass names everything about a principal that decides what a simple page shows: its release scope
- * (grants with entitlements and expiry windows, evaluated at `now`) and its package scope. Principals with the
- * same class see byte-identical pages, so they share cache entries: every anonymous caller, every staff
- * member, and every license of a product with the same entitlements. The class is
- * `anonymous`, `staff`, `product:<id>` or `<license|user>:<digest of the scopes>`.
- */
-export function visibilityClass(p: Principal, now: number = Date.now()): string {
-  switch (p.kind) {
-    case 'anonymous':
-      return 'anonymous'
-    case 'staff':
-      return 'staff'
-    case 'product':
-      return `product:${p.productId}`
-    case 'license':
-    case 'user': {
-      const release = releaseScopeOf(p, now)
-      const grants = release.kind === 'customer' ? release.grants : []
-      const canonical = grants
-        .map((g) => JSON.stringify([g.productId, [...g.entitlementIds].sort(), g.notAfter]))
-        .sort()
-      const pkg = packageScopeOf(p)
-      const products = pkg.kind === 'customer' ? [...pkg.licensedProductIds].sort() : []
-      const digest = createHash('sha256')
-        .update(JSON.stringify([canonical, products]))
-        .digest('hex')
-        .slice(0, 32)
-      return `${p.kind}:${digest}`
-    }
-  }
-}
+import type { FileRow, PypiPackage } from './projects.ts'
 
 const packageFacts = (pkg: PypiPackage): PackageFacts => ({ productId: pkg.productId, strategy: pkg.strategy })
 

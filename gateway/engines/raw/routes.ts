@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify'
-import { findArtifact, findProduct, releaseNotFound } from '../../api/lookup.ts'
-import { artifactPath } from '../../api/serializers.ts'
 import authenticate from '../../auth/plugin.ts'
 import { notFound } from '../../errors.ts'
+import { artifactDownloadPath, queryOf } from '../../read-model/links.ts'
+import { findArtifact, findProduct, releaseNotFound } from '../../read-model/lookup.ts'
 
 /** parseRawPath splits `<product>/[@<package>/]<release>/<artifact…>`; the artifact part may contain `/`. */
 export function parseRawPath(
@@ -22,27 +22,30 @@ export function parseRawPath(
 
 /**
  * The Raw engine: `GET …/engines/raw/<product>/[@<package>/]<release>/<artifact>` answers 303 to the artifact's
- * download URL, keeping the query string so `?auth=license:KEY` survives the hop. The release is a UUID, version
- * or tag (`latest` is only a tag); without `@package` only package-less releases match.
+ * download route, keeping the query string so `?auth=license:KEY` survives the hop (to the gateway itself, never
+ * elsewhere). The release is a UUID, version or tag (`latest` is only a tag); without `@package` only
+ * package-less releases match. Served from the read model's snapshot: no catalog round trip when warm.
  * see: ../shared/spec/engines.md §2.7, §4.15
  */
 export async function rawEngine(fastify: FastifyInstance) {
   await fastify.register(authenticate, { challenge: 'Bearer', realm: 'keygen' })
+  const { readModel, linkBase } = fastify
 
   fastify.get<{ Params: { '*': string } }>('/*', async (request, reply) => {
     const path = request.params['*']
     const parsed = parseRawPath(path)
     if (!parsed) throw notFound(`The requested artifact '${path}' was not found`)
-    const product = await findProduct(fastify.catalog.db, request.account.id, parsed.product)
+    const snap = await readModel.snapshot(request.account.id)
+    const product = findProduct(snap, parsed.product)
     if (!product) throw releaseNotFound(parsed.release)
-    const { row } = await findArtifact(request, parsed.artifact, {
+    const { row } = findArtifact(snap, request.principal, parsed.artifact, {
       product: product.id,
       package: parsed.package,
       release: parsed.release,
     })
-    const query = request.url.includes('?') ? request.url.slice(request.url.indexOf('?')) : ''
-    const base = fastify.baseUrl(request)
-    reply.header('Location', `${base}${artifactPath(row).slice(1)}${query}`)
-    return reply.code(303).send()
+    return reply
+      .code(303)
+      .header('Location', `${linkBase}${artifactDownloadPath(row)}${queryOf(request.url)}`)
+      .send()
   })
 }

@@ -1,17 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { AccountRow } from '../../../gateway/catalog/types.ts'
+import type { Account } from '../../../gateway/catalog/types.ts'
 import { createTestGateway, type TestGateway } from '../../helpers/app.ts'
 import { seedLicense, seedPackage, seedPolicy, seedProduct, seedRelease } from '../../helpers/seed.ts'
 import { basicAuth, coreMetadata, seedFile, sha256 } from './fixtures.ts'
 
-const BASE = 'http://localhost:80/'
+const BASE = '/'
 const KEY = 'FILES-KEY-1'
 const OTHER_KEY = 'FILES-KEY-2'
 const HOSTILE = 'evil"><script>alert(1)</script>\'-1.0-py3-none-any.whl'
 const HOSTILE_PYTHON = '"><script>alert(2)</script>'
 
 let gw: TestGateway
-let account: AccountRow
+let account: Account
 const ids: Record<string, string> = {}
 const wheelMetadata = coreMetadata('files-pkg', '1.0.0', { 'Requires-Python': '>=3.9' })
 

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { bumpRevision, type Executor } from '../../../gateway/catalog/accounts.ts'
 import { newId } from '../../../gateway/catalog/db.ts'
 import type { AccountRow, ArtifactRow, ReleaseRow } from '../../../gateway/catalog/types.ts'
-import { CORE_METADATA_TYPE } from '../../../gateway/engines/pypi/core-metadata.ts'
+import { CORE_METADATA_TYPE } from '../../../formats/python/core-metadata.ts'
 import { seedArtifact, type SeedArtifactInput } from '../../helpers/seed.ts'
 
 export const sha256 = (data: string | Buffer): string => createHash('sha256').update(data).digest('hex')
@@ -21,7 +21,7 @@ export const PIP_ACCEPT =
  */
 export async function seedCoreMetadata(
   db: Executor,
-  account: AccountRow,
+  account: Pick<AccountRow, 'id'>,
   artifact: ArtifactRow,
   content: string,
 ): Promise<void> {
@@ -54,7 +54,11 @@ export interface SeedFileInput extends Omit<SeedArtifactInput, 'release'> {
 }
 
 /** seedFile inserts an artifact (and its METADATA manifest) with a fixed created_at. */
-export async function seedFile(db: Executor, account: AccountRow, input: SeedFileInput): Promise<ArtifactRow> {
+export async function seedFile(
+  db: Executor,
+  account: Pick<AccountRow, 'id'>,
+  input: SeedFileInput,
+): Promise<ArtifactRow> {
   const { coreMetadata: content, createdAt, ...rest } = input
   const artifact = await seedArtifact(db, account, rest)
   if (createdAt) {

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest'
 import { ANONYMOUS, type LicenseContext, type Principal } from '../../../gateway/auth/principal.ts'
-import { headerValue, parseCoreMetadata } from '../../../gateway/engines/pypi/core-metadata.ts'
+import { headerValue, parseCoreMetadata } from '../../../formats/python/core-metadata.ts'
 import { negotiate } from '../../../gateway/engines/pypi/negotiate.ts'
-import { isValidProjectName, normalizeProjectName } from '../../../gateway/engines/pypi/normalize.ts'
+import { isValidProjectName, normalizeProjectName } from '../../../formats/python/normalize.ts'
 import { filenameVersion } from '../../../gateway/engines/pypi/project.ts'
 import { escapeHtml } from '../../../gateway/engines/pypi/render-html.ts'
 import { etagMatches } from '../../../gateway/conditional.ts'
-import { visibilityClass } from '../../../gateway/engines/pypi/visibility.ts'
+import { visibilityClass } from '../../../gateway/read-model/visibility.ts'
 import { PIP_ACCEPT, sha256 } from './fixtures.ts'
 
 describe('normalizeProjectName (PEP 503)', () => {

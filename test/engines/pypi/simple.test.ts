@@ -1,18 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { bumpRevision } from '../../../gateway/catalog/accounts.ts'
-import type { AccountRow, EntitlementRow, PackageRow, ProductRow } from '../../../gateway/catalog/types.ts'
+import type { Account, EntitlementRow, PackageRow, ProductRow } from '../../../gateway/catalog/types.ts'
 import { createTestGateway, type TestGateway } from '../../helpers/app.ts'
 import { catalogKinds } from '../../helpers/catalog.ts'
 import { seedEntitlement, seedLicense, seedPackage, seedPolicy, seedProduct, seedRelease } from '../../helpers/seed.ts'
 import { basicAuth, coreMetadata, PIP_ACCEPT, seedFile, sha256 } from './fixtures.ts'
 
-const BASE = 'http://localhost:80/'
+const BASE = '/'
 const HTML = 'text/html; charset=utf-8'
 const JSON_TYPE = 'application/vnd.pypi.simple.v1+json'
 
 describe.each(catalogKinds)('PyPI simple pages on %s', (kind) => {
   let gw: TestGateway
-  let account: AccountRow
+  let account: Account
   let vendor: ProductRow
   let other: ProductRow
   let insider: EntitlementRow

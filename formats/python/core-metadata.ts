@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto'
 
+import { MANIFEST_TYPES } from '../manifest-types.ts'
+
 /** Manifest content type under which the upload worker stores a wheel's METADATA file. */
-export const CORE_METADATA_TYPE = 'application/vnd.pypi.core-metadata'
+export const CORE_METADATA_TYPE = MANIFEST_TYPES.coreMetadata
 
 /** CoreMetadata is what the simple pages need from a wheel's METADATA file. */
 export interface CoreMetadata {

@@ -1,0 +1,164 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { catalogKinds } from '../helpers/catalog.ts'
+import { createTestGateway, StatementCounter, type TestGateway } from '../helpers/app.ts'
+import { seedLicense, seedPackage, seedPolicy, seedProduct, seedRelease, seedToken } from '../helpers/seed.ts'
+import { basicAuth, coreMetadata, PIP_ACCEPT, seedFile, sha256 } from '../engines/pypi/fixtures.ts'
+
+const KEY = 'WARM-KEY-0000-0000-0001'
+
+interface Case {
+  name: string
+  url: string
+  headers?: Record<string, string>
+  status: number
+}
+
+/**
+ * Warm requests are served from memory: once a request has been answered, the same kind of request by the same
+ * kind of caller makes no catalog round trip at all, on SQLite and PostgreSQL alike. A write is seen by the next
+ * request, which reads again once.
+ */
+describe.each(catalogKinds)('warm requests on %s', (kind) => {
+  let gw: TestGateway
+  const counter = new StatementCounter()
+  const cases: Case[] = []
+  let licensed: { product: string; pkg: string }
+
+  beforeAll(async () => {
+    gw = await createTestGateway({ catalog: kind, counter })
+    const db = gw.catalog.db
+    const account = gw.account
+    const product = await seedProduct(db, account, { strategy: 'LICENSED', code: 'warm-app' })
+    const open = await seedProduct(db, account, { strategy: 'OPEN', code: 'warm-open' })
+    const policy = await seedPolicy(db, account, { product, authenticationStrategy: 'MIXED' })
+    const license = await seedLicense(db, account, { policy, key: KEY })
+    const { raw: licenseToken } = await seedToken(db, account, { bearerType: 'license', bearer: license })
+    const pkg = await seedPackage(db, account, { product, key: 'warm-pkg', engine: 'pypi' })
+    licensed = { product: product.id, pkg: pkg.id }
+    const release = await seedRelease(db, account, { product, package: pkg, version: '1.0.0', status: 'PUBLISHED' })
+    const wheel = await seedFile(db, account, {
+      release,
+      filename: 'warm_pkg-1.0.0-py3-none-any.whl',
+      sha256: sha256('warm'),
+      coreMetadata: coreMetadata('warm-pkg', '1.0.0'),
+    })
+    const rawRelease = await seedRelease(db, account, { product, version: '2.0.0', status: 'PUBLISHED', tag: 'latest' })
+    const binary = await seedFile(db, account, { release: rawRelease, filename: 'warm-cli_linux_amd64' })
+    const openPkg = await seedPackage(db, account, { product: open, key: 'open-pkg', engine: 'pypi' })
+    const openRelease = await seedRelease(db, account, {
+      product: open,
+      package: openPkg,
+      version: '1.0.0',
+      status: 'PUBLISHED',
+    })
+    const openWheel = await seedFile(db, account, {
+      release: openRelease,
+      filename: 'open_pkg-1.0.0-py3-none-any.whl',
+      coreMetadata: coreMetadata('open-pkg', '1.0.0'),
+    })
+
+    const license_ = { authorization: basicAuth('license', KEY) }
+    const files = `/v1/accounts/${account.id}/engines/pypi/files`
+    cases.push(
+      {
+        name: 'Raw 303 (license key)',
+        url: '/v1/engines/raw/warm-app/latest/warm-cli_linux_amd64',
+        headers: license_,
+        status: 303,
+      },
+      {
+        name: 'Raw 303 (?auth=)',
+        url: `/v1/engines/raw/warm-app/2.0.0/warm-cli_linux_amd64?auth=license:${KEY}`,
+        status: 303,
+      },
+      {
+        name: 'artifact 303 (license key)',
+        url: `/v1/artifacts/${binary.id}/warm-cli_linux_amd64`,
+        headers: license_,
+        status: 303,
+      },
+      {
+        name: 'artifact 303 (license token)',
+        url: `/v1/accounts/${account.id}/artifacts/${wheel.id}/${wheel.filename}`,
+        headers: { authorization: `Bearer ${licenseToken}` },
+        status: 303,
+      },
+      { name: 'licensed PyPI page (HTML)', url: '/v1/engines/pypi/simple/warm-pkg/', headers: license_, status: 200 },
+      {
+        name: 'licensed PyPI page (JSON)',
+        url: '/v1/engines/pypi/simple/Warm_Pkg/',
+        headers: { ...license_, accept: PIP_ACCEPT },
+        status: 200,
+      },
+      { name: 'licensed PyPI index', url: '/v1/engines/pypi/simple/', headers: license_, status: 200 },
+      { name: 'anonymous PyPI page', url: '/v1/engines/pypi/simple/open-pkg/', status: 200 },
+      {
+        name: 'licensed .metadata',
+        url: `${files}/${wheel.id}/${wheel.filename}.metadata`,
+        headers: license_,
+        status: 200,
+      },
+      { name: 'anonymous .metadata', url: `${files}/${openWheel.id}/${openWheel.filename}.metadata`, status: 200 },
+      { name: 'PyPI file 303', url: `${files}/${wheel.id}/${wheel.filename}`, headers: license_, status: 303 },
+      { name: 'release list (license)', url: `/v1/releases?product=${product.id}`, headers: license_, status: 200 },
+    )
+  })
+
+  afterAll(async () => {
+    await gw?.close()
+  })
+
+  const send = (c: Case, headers: Record<string, string> = {}) =>
+    gw.app.inject({ method: 'GET', url: c.url, headers: { ...c.headers, ...headers } })
+
+  it('answers every case warm with zero catalog statements', async () => {
+    for (const c of cases) {
+      const cold = await send(c)
+      expect(cold.statusCode, c.name).toBe(c.status)
+      const before = counter.count
+      for (let i = 0; i < 5; i++) {
+        const warm = await send(c)
+        expect(warm.statusCode, c.name).toBe(c.status)
+        expect(warm.body, c.name).toBe(cold.body)
+      }
+      expect(counter.count - before, `${c.name}: statements when warm`).toBe(0)
+    }
+  })
+
+  it('answers 304 revalidation of a licensed page with zero catalog statements', async () => {
+    const page = cases.find((c) => c.name === 'licensed PyPI page (HTML)')!
+    const etag = (await send(page)).headers.etag as string
+    const before = counter.count
+    const res = await send(page, { 'if-none-match': etag })
+    expect(res.statusCode).toBe(304)
+    expect(counter.count - before).toBe(0)
+  })
+
+  it('shows a write on the next request, then serves warm again', async () => {
+    const page = cases.find((c) => c.name === 'licensed PyPI page (HTML)')!
+    const release = await seedRelease(gw.catalog.db, gw.account, {
+      product: licensed.product,
+      package: licensed.pkg,
+      version: '1.1.0',
+      status: 'PUBLISHED',
+    })
+    await seedFile(gw.catalog.db, gw.account, { release, filename: 'warm_pkg-1.1.0-py3-none-any.whl' })
+    const beforeWrite = counter.count
+    const fresh = await send(page)
+    expect(fresh.body).toContain('warm_pkg-1.1.0-py3-none-any.whl')
+    // The counter does count: the first request after the write reads the new revision's snapshot.
+    expect(counter.count - beforeWrite).toBeGreaterThan(0)
+    const before = counter.count
+    expect((await send(page)).body).toBe(fresh.body)
+    expect(counter.count - before).toBe(0)
+  })
+
+  it('does not flush resolved credentials or pages when a token is issued', async () => {
+    const page = cases.find((c) => c.name === 'licensed PyPI page (HTML)')!
+    await send(page)
+    await seedToken(gw.catalog.db, gw.account, { bearerType: 'admin' })
+    const before = counter.count
+    expect((await send(page)).statusCode).toBe(200)
+    expect(counter.count - before).toBe(0)
+  })
+})
