@@ -80,6 +80,11 @@ export class RevisionFeed {
     return this.#client !== null
   }
 
+  /** The server process id of the LISTEN connection, or null while it is down. */
+  get listenerPid(): number | null {
+    return (this.#client as (pg.Client & { processID?: number }) | null)?.processID ?? null
+  }
+
   /** Start begins listening or polling; every start needs a matching stop (several gateways may share a catalog). */
   async start(): Promise<void> {
     this.#users++

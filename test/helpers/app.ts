@@ -15,7 +15,7 @@ import { loadConfig } from '../../config/load.ts'
 import type { ConfigInput, PkgwayConfig } from '../../config/schema.ts'
 import { buildApp } from '../../gateway/app.ts'
 import { bootstrap } from '../../gateway/catalog/bootstrap.ts'
-import type { Catalog } from '../../gateway/catalog/db.ts'
+import { type Catalog, openCatalog } from '../../gateway/catalog/db.ts'
 import { registerFeed } from '../../gateway/catalog/revision-feed.ts'
 import type { Account } from '../../gateway/catalog/types.ts'
 import type { BlobStore } from '../../gateway/storage/blob-store.ts'
@@ -32,6 +32,7 @@ function counted(catalog: Catalog, counter: StatementCounter): Catalog {
 
 export interface TestGateway {
   app: FastifyInstance
+  databaseUrl: string
   config: PkgwayConfig
   catalog: Catalog
   blobs: BlobStore
@@ -48,6 +49,11 @@ export interface TestGatewayOptions {
   /** Listen on 127.0.0.1 (port 0) for real clients; inject() works either way. */
   listen?: boolean
   config?: ConfigInput
+  /**
+   * Another instance of `peer`'s gateway: the same database (through its own connections and revision feed) and
+   * the same blob store, as two instances behind one load balancer.
+   */
+  peer?: TestGateway
   /** Counts every statement the gateway sends to the catalog (the revision feed's own polls excluded). */
   counter?: StatementCounter
 }
@@ -71,7 +77,7 @@ export class StatementCounter implements KyselyPlugin {
 export async function createTestGateway(opts: TestGatewayOptions = {}): Promise<TestGateway> {
   const dir = mkdtempSync(join(tmpdir(), 'pkgway-test-'))
   let s3: S3Server | undefined
-  if (opts.storage === 's3') s3 = await startS3rver()
+  if (opts.storage === 's3' && !opts.peer) s3 = await startS3rver()
   const config = loadConfig({
     env: {},
     overrides: {
@@ -95,12 +101,15 @@ export async function createTestGateway(opts: TestGatewayOptions = {}): Promise<
             }
           : { kind: 'filesystem' as const, root: join(dir, 'blobs') }),
         ...opts.config?.storage,
+        ...opts.peer?.config.storage,
       },
       workers: { inProcess: false, ...opts.config?.workers },
     },
   })
-  const catalog = await openTestCatalog(opts.catalog ?? 'sqlite')
-  const boot = await bootstrap(catalog)
+  const catalog = opts.peer
+    ? { ...(await openCatalog(opts.peer.databaseUrl)), url: opts.peer.databaseUrl }
+    : await openTestCatalog(opts.catalog ?? 'sqlite')
+  const boot = opts.peer ? { account: opts.peer.account, createdToken: opts.peer.adminToken } : await bootstrap(catalog)
   const blobs = createBlobStore(config, config.signingSecret!)
   const served = opts.counter ? counted(catalog, opts.counter) : catalog
   const app = await buildApp({ config, catalog: served, blobs, signingSecret: config.signingSecret!, logger: false })
@@ -108,6 +117,7 @@ export async function createTestGateway(opts: TestGatewayOptions = {}): Promise<
   if (opts.listen) url = (await app.listen({ host: '127.0.0.1', port: 0 })).replace('localhost', '127.0.0.1')
   return {
     app,
+    databaseUrl: catalog.url,
     config,
     catalog,
     blobs,

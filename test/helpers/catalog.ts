@@ -17,14 +17,15 @@ export function testDatabaseUrl(kind: CatalogKind): string {
 }
 
 /** openTestCatalog opens and migrates a fresh catalog; close() also drops a PostgreSQL schema. */
-export async function openTestCatalog(kind: CatalogKind): Promise<Catalog> {
+export async function openTestCatalog(kind: CatalogKind): Promise<Catalog & { url: string }> {
   const url = testDatabaseUrl(kind)
   const catalog = await openCatalog(url)
   await catalog.migrate()
-  if (kind === 'sqlite') return catalog
+  if (kind === 'sqlite') return { ...catalog, url }
   const schema = new URL(url).searchParams.get('schema')!
   return {
     ...catalog,
+    url,
     async close() {
       await sql.raw(`drop schema if exists ${schema} cascade`).execute(catalog.db)
       await catalog.close()
