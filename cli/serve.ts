@@ -20,7 +20,7 @@ export function serveCommand(program: Command) {
         process.stdout.write(`pkgway: listening on ${server.url}\n`)
         if (opts.demo) {
           const { seedDemo } = await import('./demo.ts')
-          const lines = await seedDemo(server.app, server, await server.app.readModel.defaultAccount())
+          const lines = await seedDemo(server.app, server, server.account)
           const host = new URL(server.url).host
           const text = lines ? lines.map((l) => l.replace('HOST', host)) : ['pkgway: demo data already present']
           process.stdout.write(`${text.join('\n')}\n`)

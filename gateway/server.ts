@@ -4,11 +4,14 @@ import type { PkgwayConfig } from '../config/schema.ts'
 import { buildApp } from './app.ts'
 import { bootstrap } from './catalog/bootstrap.ts'
 import { type Catalog, openCatalog } from './catalog/db.ts'
+import type { Account } from './catalog/types.ts'
 import type { BlobStore } from './storage/blob-store.ts'
 import { createBlobStore } from './storage/index.ts'
 
 export interface RunningServer {
   app: FastifyInstance
+  /** The default account. */
+  account: Account
   url: string
   catalog: Catalog
   blobs: BlobStore
@@ -66,7 +69,7 @@ export async function startServer(
     process.once('SIGTERM', () => stop('SIGTERM'))
     process.once('SIGINT', () => stop('SIGINT'))
   }
-  return { app, url, catalog, blobs, close: () => app.close() }
+  return { app, account: boot.account, url, catalog, blobs, close: () => app.close() }
 }
 
 async function closeCatalog(catalog: Catalog) {

@@ -50,9 +50,8 @@ export function withUrlReuse(store: BlobStore, defaultTtl: number, max = 100_000
       if (hit && now < hit.reuseUntil) return hit.url
       const url = await store.redirectUrl(key, method, opts)
       issued.set(cacheKey, { url, reuseUntil: now + (ttl * 1000) / 2 })
-      let keys = byKey.get(key)
-      if (!keys) byKey.set(key, (keys = new Set()))
-      keys.add(cacheKey)
+      const keys = byKey.get(key) ?? new Set<string>()
+      byKey.set(key, keys.add(cacheKey))
       return url
     },
     uploadUrl: (key: string, opts: UrlOptions) => store.uploadUrl(key, opts),

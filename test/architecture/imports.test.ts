@@ -37,10 +37,6 @@ function violations(from: string, to: string): string[] {
   )
 }
 
-/** A kysely statement or raw SQL: what only gateway/catalog/ may contain. */
-const SQL =
-  /\.(selectFrom|insertInto|updateTable|deleteFrom|replaceInto|mergeInto)\(|\bsql(\.raw)?`|\bsql\.(raw|ref|table|id|lit|join)\(/
-
 describe('import rules (../shared/design.md "Import rules")', () => {
   it('finds imports the way the rules need (self-check)', () => {
     expect(importsOf('gateway/engines/raw/routes.ts')).toContain('gateway/read-model/lookup.ts')
