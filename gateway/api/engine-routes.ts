@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { requireAuth } from '../auth/plugin.ts'
-import { licensesOf, packageInScope } from '../auth/policy.ts'
+import { licensesOf } from '../auth/policy.ts'
+import { visibleEngines as readEngines } from '../read-model/lookup.ts'
 import { isUuid } from '../catalog/accounts.ts'
 import type { EngineRow } from '../catalog/types.ts'
 import { notFound } from '../errors.ts'
@@ -10,28 +11,9 @@ import { parsePage } from './pagination.ts'
 import { sendList } from './list.ts'
 import { engineResource } from './serializers.ts'
 
-/**
- * visibleEngines lists the account's engines that have at least one package the caller can see; an engine no
- * visible package uses is invisible to everyone, admins included. see: ../shared/spec/engines.md §2.1
- */
+/** visibleEngines lists the account's engines that have a package the caller can see (engines.md §2.1). */
 async function visibleEngines(request: FastifyRequest, productId?: string): Promise<EngineRow[]> {
-  const { db } = request.server.catalog
-  const accountId = request.account.id
-  let query = db
-    .selectFrom('packages')
-    .innerJoin('products', 'products.id', 'packages.product_id')
-    .select(['packages.engine', 'packages.product_id', 'products.distribution_strategy'])
-    .where('packages.account_id', '=', accountId)
-    .where('packages.engine', 'is not', null)
-  if (productId) query = query.where('packages.product_id', '=', productId)
-  const packages = await query.execute()
-  const used = new Set(
-    packages
-      .filter((p) => packageInScope(request.principal, { productId: p.product_id, strategy: p.distribution_strategy }))
-      .map((p) => p.engine),
-  )
-  const engines = await db.selectFrom('engines').selectAll().where('account_id', '=', accountId).execute()
-  return engines.filter((e) => used.has(e.key))
+  return readEngines(await snapshotOf(request), request.principal, productId)
 }
 
 function sendEngines(request: FastifyRequest, reply: FastifyReply, engines: EngineRow[]) {
