@@ -20,6 +20,8 @@ declare module 'fastify' {
     account: Account
     /** Who is calling; ANONYMOUS when no credentials were sent. Set by `authenticate`. */
     principal: Principal
+    /** What the request presented and how its scope challenges; set by `authenticate`. */
+    authContext: AuthContext | null
   }
   interface FastifyContextConfig {
     /**
@@ -30,10 +32,12 @@ declare module 'fastify' {
   }
 }
 
-/** The `WWW-Authenticate` value chosen for each authenticated request, for requireAuth and engines' own 401s. */
-const challenges = new WeakMap<FastifyRequest, string>()
-/** The parsed credentials of each request. */
-const parsed = new WeakMap<FastifyRequest, Credentials>()
+/** The parsed credentials of a request and its scope's challenge, from which 401s build `WWW-Authenticate`. */
+export interface AuthContext {
+  credentials: Credentials
+  fallback: 'Bearer' | 'Basic'
+  realm: string
+}
 
 /**
  * authenticate resolves the account and the principal of every request of the scope it is registered in (the
@@ -51,14 +55,14 @@ async function authenticate(fastify: FastifyInstance, opts: AuthenticateOptions)
   const realm = opts.realm ?? 'keygen'
   if (!fastify.hasRequestDecorator('account')) fastify.decorateRequest('account', null, [])
   if (!fastify.hasRequestDecorator('principal')) fastify.decorateRequest('principal', null, [])
+  if (!fastify.hasRequestDecorator('authContext')) fastify.decorateRequest('authContext', null, [])
 
   const model = fastify.readModel
   fastify.addHook('onRequest', async (request) => {
     request.account = await resolveAccount(model, request)
     rejectEnvironment(request)
     const credentials = parseCredentials({ authorization: request.headers.authorization, query: request.query })
-    parsed.set(request, credentials)
-    challenges.set(request, challengeHeader(challengeScheme(credentials, fallback), realm))
+    request.authContext = { credentials, fallback, realm }
     if (credentials.kind === 'basic-password' && request.routeOptions.config?.passwordAuth === true) {
       request.principal = ANONYMOUS
       return
@@ -97,12 +101,14 @@ function rejectEnvironment(request: FastifyRequest): void {
  * scope's default, with the scope's realm. `Bearer realm="keygen"` outside an authenticate scope.
  */
 export function authChallenge(request: FastifyRequest): string {
-  return challenges.get(request) ?? challengeHeader('Bearer')
+  const context = request.authContext
+  if (!context) return challengeHeader('Bearer')
+  return challengeHeader(challengeScheme(context.credentials, context.fallback), context.realm)
 }
 
 /** requestCredentials is what the request presented (e.g. Basic email:password for a `passwordAuth` route). */
 export function requestCredentials(request: FastifyRequest): Credentials {
-  return parsed.get(request) ?? NO_CREDENTIALS
+  return request.authContext?.credentials ?? NO_CREDENTIALS
 }
 
 /**
