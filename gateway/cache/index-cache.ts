@@ -15,7 +15,7 @@ export interface IndexCacheOptions<V> {
 /**
  * IndexCache is a small LRU of rendered metadata (index pages, packuments, compact index bodies) keyed by
  * string. Callers put everything a value depends on into the key (account id, account revision, principal
- * class, package, representation, base URL), so a catalog write is visible on the next request: the new
+ * class, package, representation), so a catalog write is visible on the next request: the new
  * revision simply misses, and stale entries age out of the LRU. Nothing is ever invalidated explicitly.
  */
 export class IndexCache<V extends object> {

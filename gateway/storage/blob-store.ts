@@ -29,7 +29,7 @@ export interface WriteOptions {
 export interface UrlOptions {
   /** Lifetime in seconds; the store's default when absent. */
   ttl?: number
-  /** Absolute base URL of the gateway (with any mount prefix), used by stores that sign gateway URLs. */
+  /** Base of links to the gateway, ending in `/` (its linkBase, or an absolute URL for uploads), for stores that sign gateway URLs. */
   baseUrl: string
   /** Suggested download filename (Content-Disposition). */
   filename?: string
