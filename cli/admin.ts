@@ -2,6 +2,7 @@ import { type Command, Option } from 'commander'
 import { issueToken } from '../gateway/auth/tokens.ts'
 import { createAccount, findAccount, SLUG } from '../gateway/catalog/accounts.ts'
 import { openCatalog } from '../gateway/catalog/db.ts'
+import { productIdByIdOrCode } from '../gateway/catalog/products.ts'
 import type { PkgwayConfig } from '../config/schema.ts'
 import { configFor, run } from './common.ts'
 
@@ -66,14 +67,7 @@ export function adminCommands(program: Command) {
               let bearerId: string | null = null
               if (opts.kind === 'product') {
                 if (!opts.product) throw new Error('--product is required for a product token')
-                const product = await trx
-                  .selectFrom('products')
-                  .select('id')
-                  .where('account_id', '=', acct.id)
-                  .where((eb) =>
-                    eb.or([eb('id', '=', opts.product!), eb('code_key', '=', opts.product!.toLowerCase())]),
-                  )
-                  .executeTakeFirst()
+                const product = await productIdByIdOrCode(trx, acct.id, opts.product)
                 if (!product) throw new Error(`product ${opts.product} not found in account ${acct.slug}`)
                 bearerId = product.id
               }

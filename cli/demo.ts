@@ -1,6 +1,8 @@
 import type { FastifyInstance } from 'fastify'
 import { issueToken } from '../gateway/auth/tokens.ts'
 import type { Catalog } from '../gateway/catalog/db.ts'
+import { hasProducts } from '../gateway/catalog/products.ts'
+import { deleteToken } from '../gateway/catalog/tokens.ts'
 import type { Account } from '../gateway/catalog/types.ts'
 import type { BlobStore } from '../gateway/storage/blob-store.ts'
 
@@ -16,8 +18,7 @@ export async function seedDemo(
   account: Account,
 ): Promise<string[] | null> {
   const { db } = services.catalog
-  const existing = await db.selectFrom('products').select('id').where('account_id', '=', account.id).executeTakeFirst()
-  if (existing) return null
+  if (await hasProducts(db, account.id)) return null
   const { row: tokenRow, raw } = await issueToken(db, account, {
     bearerType: 'admin',
     bearerId: null,
@@ -96,6 +97,6 @@ export async function seedDemo(
       `  curl -L -u license:${key} http://HOST/v1/engines/raw/demo-pro/latest/hello.txt`,
     ]
   } finally {
-    await db.deleteFrom('tokens').where('id', '=', tokenRow.id).execute()
+    await deleteToken(db, tokenRow.id)
   }
 }

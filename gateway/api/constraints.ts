@@ -1,4 +1,5 @@
 import { writeCatalog } from '../catalog/accounts.ts'
+import { constraintsOfRelease, deleteConstraints, insertConstraints } from '../catalog/constraints.ts'
 import type { FastifyInstance } from 'fastify'
 import { requireAuth } from '../auth/plugin.ts'
 import { newId, now } from '../catalog/db.ts'
@@ -34,8 +35,7 @@ function constraintResource(row: ReleaseConstraintRow) {
  */
 export async function constraintRoutes(fastify: FastifyInstance) {
   const { db } = fastify.catalog
-  const list = (releaseId: string) =>
-    db.selectFrom('release_constraints').selectAll().where('release_id', '=', releaseId).execute()
+  const list = (releaseId: string) => constraintsOfRelease(db, releaseId)
 
   fastify.get<{ Params: { id: string } }>('/releases/:id/constraints', async (request, reply) => {
     requireAuth(request)
@@ -63,7 +63,7 @@ export async function constraintRoutes(fastify: FastifyInstance) {
       db,
       row.account_id,
       async (trx) => {
-        if (created.length) await trx.insertInto('release_constraints').values(created).execute()
+        if (created.length) await insertConstraints(trx, created)
       },
       'content',
     )
@@ -78,7 +78,7 @@ export async function constraintRoutes(fastify: FastifyInstance) {
       db,
       row.account_id,
       async (trx) => {
-        await trx.deleteFrom('release_constraints').where('release_id', '=', row.id).where('id', 'in', ids).execute()
+        await deleteConstraints(trx, row.id, ids)
       },
       'content',
     )

@@ -5,6 +5,14 @@ import type { Principal } from '../auth/principal.ts'
 import { requireAuth } from '../auth/plugin.ts'
 import { type Executor, isUuid, writeCatalog } from '../catalog/accounts.ts'
 import { newId, now } from '../catalog/db.ts'
+import {
+  deleteEntitlement,
+  entitlementIdsIn,
+  insertEntitlement,
+  linkEntitlement,
+  listEntitlements,
+  updateEntitlement,
+} from '../catalog/entitlements.ts'
 import type { EntitlementRow } from '../catalog/types.ts'
 import { badRequest, notFound } from '../errors.ts'
 import { checkAlias } from './attributes.ts'
@@ -28,30 +36,12 @@ export async function attachEntitlements(
   ids: string[],
 ) {
   const valid = ids.filter(isUuid).map((i) => i.toLowerCase())
-  const found = valid.length
-    ? await db
-        .selectFrom('entitlements')
-        .select('id')
-        .where('account_id', '=', accountId)
-        .where('id', 'in', valid)
-        .execute()
-    : []
+  const found = valid.length ? await entitlementIdsIn(db, accountId, valid) : []
   if (found.length !== new Set(ids).size)
     throw unprocessableAttr('ENTITLEMENT_NOT_FOUND', 'entitlement must exist', '/data')
   const ts = now()
   for (const { id } of found) {
-    await db
-      .insertInto(table)
-      .values({
-        id: newId(),
-        account_id: accountId,
-        [column]: ownerId,
-        entitlement_id: id,
-        created_at: ts,
-        updated_at: ts,
-      } as never)
-      .onConflict((oc) => oc.columns([column, 'entitlement_id']).doNothing())
-      .execute()
+    await linkEntitlement(db, table, column, { accountId, ownerId, entitlementId: id, ts })
   }
 }
 
@@ -87,9 +77,9 @@ export async function entitlementRoutes(fastify: FastifyInstance) {
   fastify.get('/entitlements', async (request, reply) => {
     requireAuth(request)
     const page = parsePage(request.query)
-    const rows = (
-      await db.selectFrom('entitlements').selectAll().where('account_id', '=', request.account.id).execute()
-    ).filter((e) => entitlementVisible(request.principal, e))
+    const rows = (await listEntitlements(db, request.account.id)).filter((e) =>
+      entitlementVisible(request.principal, e),
+    )
     return sendList(request, reply, page, rows, entitlementResource)
   })
   fastify.get<{ Params: { id: string } }>('/entitlements/:id', async (request, reply) =>
@@ -115,7 +105,7 @@ export async function entitlementRoutes(fastify: FastifyInstance) {
       updated_at: ts,
     }
     await writeCatalog(db, row.account_id, async (trx) => {
-      await insertUnique(() => trx.insertInto('entitlements').values(row).execute())
+      await insertUnique(() => insertEntitlement(trx, row))
     })
     return sendDocument(request, reply, 201, { data: entitlementResource(row) })
   })
@@ -131,7 +121,7 @@ export async function entitlementRoutes(fastify: FastifyInstance) {
     }
     if ('metadata' in a) patch.metadata = metadataIn(a.metadata, '/data/attributes/metadata')
     await writeCatalog(db, row.account_id, async (trx) => {
-      await insertUnique(() => trx.updateTable('entitlements').set(patch).where('id', '=', row.id).execute())
+      await insertUnique(() => updateEntitlement(trx, row.id, patch))
     })
     return sendDocument(request, reply, 200, { data: entitlementResource({ ...row, ...patch }) })
   })
@@ -139,7 +129,7 @@ export async function entitlementRoutes(fastify: FastifyInstance) {
     const row = await load(request)
     requireAdmin(request)
     await writeCatalog(db, row.account_id, async (trx) => {
-      await trx.deleteFrom('entitlements').where('id', '=', row.id).execute()
+      await deleteEntitlement(trx, row.id)
     })
     return reply.code(204).send()
   })

@@ -5,7 +5,18 @@ import { requireAuth } from '../auth/plugin.ts'
 import { issueToken } from '../auth/tokens.ts'
 import { isUuid, writeCatalog } from '../catalog/accounts.ts'
 import { newId, now } from '../catalog/db.ts'
+import {
+  deleteLicense,
+  insertLicense,
+  licenseByAlias,
+  licenseIdByKey,
+  linkLicenseUser,
+  listLicenses,
+  updateLicense,
+} from '../catalog/licenses.ts'
+import { policyById } from '../catalog/policies.ts'
 import type { LicenseRow } from '../catalog/types.ts'
+import { userBannedAt, userExists, userIdsIn } from '../catalog/users.ts'
 import { forbidden, notFound } from '../errors.ts'
 import { attachEntitlements } from './entitlements.ts'
 import {
@@ -41,23 +52,13 @@ const licenseAttrs: AttrSpecs = {
 
 export async function licenseRoutes(fastify: FastifyInstance) {
   const { db } = fastify.catalog
-  const banned = async (row: LicenseRow) =>
-    row.owner_id
-      ? Boolean(
-          (await db.selectFrom('users').select('banned_at').where('id', '=', row.owner_id).executeTakeFirst())
-            ?.banned_at,
-        )
-      : false
+  const banned = async (row: LicenseRow) => (row.owner_id ? Boolean(await userBannedAt(db, row.owner_id)) : false)
   const send = async (request: FastifyRequest, reply: import('fastify').FastifyReply, row: LicenseRow, status = 200) =>
     sendDocument(request, reply, status, { data: licenseResource(row, await banned(row)) })
   const load = async (request: FastifyRequest<{ Params: { id: string } }>) => {
     requireAuth(request)
     const alias = request.params.id
-    const q = db.selectFrom('licenses').selectAll().where('account_id', '=', request.account.id)
-    const row = await (isUuid(alias)
-      ? q.where((eb) => eb.or([eb('id', '=', alias.toLowerCase()), eb('key', '=', alias)]))
-      : q.where('key', '=', alias)
-    ).executeTakeFirst()
+    const row = await licenseByAlias(db, request.account.id, alias)
     const p = request.principal
     const own = p.kind === 'license' && p.license.id === row?.id
     if (!row || (!canManageProduct(p, row.product_id) && !own))
@@ -75,7 +76,7 @@ export async function licenseRoutes(fastify: FastifyInstance) {
       db,
       row.account_id,
       async (trx) => {
-        await insertUnique(() => trx.updateTable('licenses').set(full).where('id', '=', row.id).execute())
+        await insertUnique(() => updateLicense(trx, row.id, full))
       },
       'auth',
     )
@@ -84,12 +85,7 @@ export async function licenseRoutes(fastify: FastifyInstance) {
   const checkKey = async (accountId: string, key: string, selfId?: string) => {
     if (key.length < 6)
       throw unprocessableAttr('KEY_TOO_SHORT', 'is too short (minimum is 6 characters)', '/data/attributes/key')
-    const other = await db
-      .selectFrom('licenses')
-      .select('id')
-      .where('account_id', '=', accountId)
-      .where('key', '=', key)
-      .executeTakeFirst()
+    const other = await licenseIdByKey(db, accountId, key)
     if (other && other.id !== selfId)
       throw unprocessableAttr('KEY_TAKEN', 'has already been taken', '/data/attributes/key')
     return key
@@ -99,9 +95,9 @@ export async function licenseRoutes(fastify: FastifyInstance) {
     requireAuth(request)
     const page = parsePage(request.query)
     const p = request.principal
-    const rows = (
-      await db.selectFrom('licenses').selectAll().where('account_id', '=', request.account.id).execute()
-    ).filter((r) => canManageProduct(p, r.product_id) || (p.kind === 'license' && p.license.id === r.id))
+    const rows = (await listLicenses(db, request.account.id)).filter(
+      (r) => canManageProduct(p, r.product_id) || (p.kind === 'license' && p.license.id === r.id),
+    )
     return sendList(request, reply, page, rows, (r) => licenseResource(r))
   })
   fastify.get<{ Params: { id: string } }>('/licenses/:id', async (request, reply) =>
@@ -113,26 +109,12 @@ export async function licenseRoutes(fastify: FastifyInstance) {
     const a = input.attributes
     const policyId = relationshipId(input, 'policy', 'policies')
     const policy =
-      policyId && isUuid(policyId)
-        ? await db
-            .selectFrom('policies')
-            .selectAll()
-            .where('account_id', '=', request.account.id)
-            .where('id', '=', policyId.toLowerCase())
-            .executeTakeFirst()
-        : undefined
+      policyId && isUuid(policyId) ? await policyById(db, request.account.id, policyId.toLowerCase()) : undefined
     if (!policy) throw unprocessableAttr('POLICY_NOT_FOUND', 'must exist', '/data/relationships/policy')
     if (!canManageProduct(request.principal, policy.product_id)) throw forbidden()
     const ownerId = relationshipId(input, 'owner', 'users') ?? relationshipId(input, 'user', 'users') ?? null
     if (ownerId) {
-      const owner = isUuid(ownerId)
-        ? await db
-            .selectFrom('users')
-            .select('id')
-            .where('account_id', '=', request.account.id)
-            .where('id', '=', ownerId.toLowerCase())
-            .executeTakeFirst()
-        : undefined
+      const owner = isUuid(ownerId) && (await userExists(db, request.account.id, ownerId.toLowerCase()))
       if (!owner) throw unprocessableAttr('OWNER_NOT_FOUND', 'must exist', '/data/relationships/owner')
     }
     const ts = now()
@@ -162,7 +144,7 @@ export async function licenseRoutes(fastify: FastifyInstance) {
       db,
       row.account_id,
       async (trx) => {
-        await insertUnique(() => trx.insertInto('licenses').values(row).execute())
+        await insertUnique(() => insertLicense(trx, row))
       },
       'auth',
     )
@@ -185,7 +167,7 @@ export async function licenseRoutes(fastify: FastifyInstance) {
       db,
       row.account_id,
       async (trx) => {
-        await trx.deleteFrom('licenses').where('id', '=', row.id).execute()
+        await deleteLicense(trx, row.id)
       },
       'auth',
     )
@@ -213,12 +195,7 @@ export async function licenseRoutes(fastify: FastifyInstance) {
   fastify.post<{ Params: { id: string } }>('/licenses/:id/users', async (request, reply) => {
     const row = await manageable(request)
     const ids = linkageList(request.body, 'users').map((i) => i.toLowerCase())
-    const found = await db
-      .selectFrom('users')
-      .select('id')
-      .where('account_id', '=', row.account_id)
-      .where('id', 'in', ids.filter(isUuid))
-      .execute()
+    const found = await userIdsIn(db, row.account_id, ids.filter(isUuid))
     if (found.length !== new Set(ids).size) throw unprocessableAttr('USER_NOT_FOUND', 'user must exist', '/data')
     const ts = now()
     await writeCatalog(
@@ -226,18 +203,14 @@ export async function licenseRoutes(fastify: FastifyInstance) {
       row.account_id,
       async (trx) => {
         for (const { id } of found) {
-          await trx
-            .insertInto('license_users')
-            .values({
-              id: newId(),
-              account_id: row.account_id,
-              license_id: row.id,
-              user_id: id,
-              created_at: ts,
-              updated_at: ts,
-            })
-            .onConflict((oc) => oc.columns(['license_id', 'user_id']).doNothing())
-            .execute()
+          await linkLicenseUser(trx, {
+            id: newId(),
+            account_id: row.account_id,
+            license_id: row.id,
+            user_id: id,
+            created_at: ts,
+            updated_at: ts,
+          })
         }
       },
       'auth',

@@ -2,8 +2,12 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { packageByAlias, productByAlias } from '../catalog/aliases.ts'
 import { canManageProduct, canShowPackage, packageInScope } from '../auth/policy.ts'
 import { requireAuth } from '../auth/plugin.ts'
-import { type Executor, isUuid, writeCatalog } from '../catalog/accounts.ts'
+import { isUuid, writeCatalog } from '../catalog/accounts.ts'
 import { newId, now } from '../catalog/db.ts'
+import { ensureEngine } from '../catalog/engines.ts'
+import { deletePackage, insertPackage, listPackages, updatePackage } from '../catalog/packages.ts'
+import { productStrategies } from '../catalog/products.ts'
+import { packageHasReleases } from '../catalog/releases.ts'
 import type { EngineKey, PackageRow } from '../catalog/types.ts'
 import { ENGINE_KEYS } from '../catalog/types.ts'
 import { badRequest, forbidden, GatewayError, notFound } from '../errors.ts'
@@ -41,17 +45,6 @@ function checkEngine(value: unknown): EngineKey | null {
   return value as EngineKey
 }
 
-/** ensureEngine creates the account's engine row the first time a package uses an engine. */
-async function ensureEngine(db: Executor, accountId: string, engine: EngineKey | null) {
-  if (!engine) return
-  const ts = now()
-  await db
-    .insertInto('engines')
-    .values({ id: newId(), account_id: accountId, key: engine, name: null, created_at: ts, updated_at: ts })
-    .onConflict((oc) => oc.columns(['account_id', 'key']).doNothing())
-    .execute()
-}
-
 const packageAttrs: AttrSpecs = {
   name: { kind: 'string', max: 255 },
   key: { kind: 'string', max: 255 },
@@ -62,15 +55,7 @@ const packageAttrs: AttrSpecs = {
 export async function packageRoutes(fastify: FastifyInstance) {
   const { db } = fastify.catalog
   const strategies = async (accountId: string) =>
-    new Map(
-      (
-        await db
-          .selectFrom('products')
-          .select(['id', 'distribution_strategy'])
-          .where('account_id', '=', accountId)
-          .execute()
-      ).map((p) => [p.id, p.distribution_strategy]),
-    )
+    new Map((await productStrategies(db, accountId)).map((p) => [p.id, p.distribution_strategy]))
   const load = async (request: FastifyRequest<{ Params: { id: string } }>) => {
     const pkg = findPackage(await snapshotOf(request), request.params.id)
     const strategy = pkg && (await strategies(request.account.id)).get(pkg.product_id)
@@ -95,9 +80,7 @@ export async function packageRoutes(fastify: FastifyInstance) {
     const product = param(request.query, 'product')
     const engine = param(request.query, 'engine')
     const byProduct = await strategies(request.account.id)
-    let rows = (
-      await db.selectFrom('packages').selectAll().where('account_id', '=', request.account.id).execute()
-    ).filter((p) =>
+    let rows = (await listPackages(db, request.account.id)).filter((p) =>
       packageInScope(request.principal, { productId: p.product_id, strategy: byProduct.get(p.product_id)! }),
     )
     if (product !== undefined) {
@@ -139,7 +122,7 @@ export async function packageRoutes(fastify: FastifyInstance) {
       db,
       row.account_id,
       async (trx) => {
-        await insertUnique(() => trx.insertInto('packages').values(row).execute())
+        await insertUnique(() => insertPackage(trx, row))
         await ensureEngine(trx, row.account_id, engine)
       },
       'content',
@@ -163,7 +146,7 @@ export async function packageRoutes(fastify: FastifyInstance) {
       db,
       pkg.account_id,
       async (trx) => {
-        await insertUnique(() => trx.updateTable('packages').set(patch).where('id', '=', pkg.id).execute())
+        await insertUnique(() => updatePackage(trx, pkg.id, patch))
         await ensureEngine(trx, pkg.account_id, engine)
       },
       'content',
@@ -175,8 +158,7 @@ export async function packageRoutes(fastify: FastifyInstance) {
     const pkg = await load(request)
     if (!canManageProduct(request.principal, pkg.product_id)) throw forbidden()
     // Its releases would silently become package-less and collide with existing ones: delete those first.
-    const release = await db.selectFrom('releases').select('id').where('package_id', '=', pkg.id).executeTakeFirst()
-    if (release) {
+    if (await packageHasReleases(db, pkg.id)) {
       throw new GatewayError('PACKAGE_HAS_RELEASES', 'package still has releases (delete them first)', 422, {
         title: 'Unprocessable resource',
       })
@@ -185,7 +167,7 @@ export async function packageRoutes(fastify: FastifyInstance) {
       db,
       pkg.account_id,
       async (trx) => {
-        await trx.deleteFrom('packages').where('id', '=', pkg.id).execute()
+        await deletePackage(trx, pkg.id)
       },
       'content',
     )

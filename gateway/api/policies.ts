@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { requireAuth } from '../auth/plugin.ts'
 import { isUuid, writeCatalog } from '../catalog/accounts.ts'
 import { newId, now } from '../catalog/db.ts'
+import { deletePolicy, insertPolicy, listPolicies, policyById, updatePolicy } from '../catalog/policies.ts'
 import type { PolicyRow } from '../catalog/types.ts'
 import { forbidden, notFound } from '../errors.ts'
 import { oneOf, required } from './attributes.ts'
@@ -61,12 +62,7 @@ export async function policyRoutes(fastify: FastifyInstance) {
   const load = async (request: FastifyRequest<{ Params: { id: string } }>) => {
     requireAuth(request)
     const row = isUuid(request.params.id)
-      ? await db
-          .selectFrom('policies')
-          .selectAll()
-          .where('account_id', '=', request.account.id)
-          .where('id', '=', request.params.id.toLowerCase())
-          .executeTakeFirst()
+      ? await policyById(db, request.account.id, request.params.id.toLowerCase())
       : undefined
     if (!row || !canManageProduct(request.principal, row.product_id))
       throw notFound(`The requested policy '${request.params.id}' was not found`)
@@ -75,9 +71,9 @@ export async function policyRoutes(fastify: FastifyInstance) {
   fastify.get('/policies', async (request, reply) => {
     requireAuth(request)
     const page = parsePage(request.query)
-    const rows = (
-      await db.selectFrom('policies').selectAll().where('account_id', '=', request.account.id).execute()
-    ).filter((r) => canManageProduct(request.principal, r.product_id))
+    const rows = (await listPolicies(db, request.account.id)).filter((r) =>
+      canManageProduct(request.principal, r.product_id),
+    )
     return sendList(request, reply, page, rows, policyResource)
   })
   fastify.get<{ Params: { id: string } }>('/policies/:id', async (request, reply) =>
@@ -109,7 +105,7 @@ export async function policyRoutes(fastify: FastifyInstance) {
       db,
       row.account_id,
       async (trx) => {
-        await trx.insertInto('policies').values(row).execute()
+        await insertPolicy(trx, row)
       },
       'auth',
     )
@@ -122,7 +118,7 @@ export async function policyRoutes(fastify: FastifyInstance) {
       db,
       row.account_id,
       async (trx) => {
-        await trx.updateTable('policies').set(patch).where('id', '=', row.id).execute()
+        await updatePolicy(trx, row.id, patch)
       },
       'auth',
     )
@@ -134,7 +130,7 @@ export async function policyRoutes(fastify: FastifyInstance) {
       db,
       row.account_id,
       async (trx) => {
-        await trx.deleteFrom('policies').where('id', '=', row.id).execute()
+        await deletePolicy(trx, row.id)
       },
       'auth',
     )

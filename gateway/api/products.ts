@@ -7,6 +7,8 @@ import type { Principal } from '../auth/principal.ts'
 import { requireAuth } from '../auth/plugin.ts'
 import { type Executor, writeCatalog } from '../catalog/accounts.ts'
 import { newId, now } from '../catalog/db.ts'
+import { deleteProduct, insertProduct, listProducts, updateProduct } from '../catalog/products.ts'
+import { releaseIdsOfProduct } from '../catalog/releases.ts'
 import type { ProductRow } from '../catalog/types.ts'
 import { badRequest, notFound } from '../errors.ts'
 import { checkAlias } from './attributes.ts'
@@ -86,9 +88,7 @@ export async function productRoutes(fastify: FastifyInstance) {
   fastify.get('/products', async (request, reply) => {
     requireAuth(request)
     const page = parsePage(request.query)
-    const rows = (
-      await db.selectFrom('products').selectAll().where('account_id', '=', request.account.id).execute()
-    ).filter((p) => productVisible(request.principal, p))
+    const rows = (await listProducts(db, request.account.id)).filter((p) => productVisible(request.principal, p))
     return sendList(request, reply, page, rows, productResource)
   })
   fastify.get<{ Params: { id: string } }>('/products/:id', async (request, reply) =>
@@ -115,7 +115,7 @@ export async function productRoutes(fastify: FastifyInstance) {
       ...(await productPatch(db, request.account.id, input.attributes)),
     }
     await writeCatalog(db, row.account_id, async (trx) => {
-      await insertUnique(() => trx.insertInto('products').values(row).execute())
+      await insertUnique(() => insertProduct(trx, row))
     })
     return sendDocument(request, reply, 201, { data: productResource(row) })
   })
@@ -126,16 +126,16 @@ export async function productRoutes(fastify: FastifyInstance) {
     const input = parseResource(request.body, 'products', productAttrs)
     const patch = { ...(await productPatch(db, request.account.id, input.attributes, product.id)), updated_at: now() }
     await writeCatalog(db, product.account_id, async (trx) => {
-      await insertUnique(() => trx.updateTable('products').set(patch).where('id', '=', product.id).execute())
+      await insertUnique(() => updateProduct(trx, product.id, patch))
     })
     return sendDocument(request, reply, 200, { data: productResource({ ...product, ...patch }) })
   })
   fastify.delete<{ Params: { id: string } }>('/products/:id', async (request, reply) => {
     const product = await load(request)
     requireAdmin(request)
-    const releases = await db.selectFrom('releases').select('id').where('product_id', '=', product.id).execute()
+    const releases = await releaseIdsOfProduct(db, product.id)
     await writeCatalog(db, product.account_id, async (trx) => {
-      await trx.deleteFrom('products').where('id', '=', product.id).execute()
+      await deleteProduct(trx, product.id)
     })
     // The rows cascade; their stored objects go too, as when a release is deleted.
     await removeBlobs(request, { prefixes: releases.map((r) => releasePrefix(product.account_id, r.id)) })

@@ -3,7 +3,17 @@ import { packageByAlias } from '../catalog/aliases.ts'
 import { canManageProduct } from '../auth/policy.ts'
 import { requireAuth } from '../auth/plugin.ts'
 import { type Executor, isUuid, writeCatalog } from '../catalog/accounts.ts'
+import { insertConstraints } from '../catalog/constraints.ts'
 import { newId, now } from '../catalog/db.ts'
+import { entitlementIdsIn } from '../catalog/entitlements.ts'
+import { productById } from '../catalog/products.ts'
+import {
+  deleteRelease as deleteReleaseRow,
+  insertRelease,
+  otherReleaseIdWithTag,
+  releaseIdWithVersion,
+  updateRelease as updateReleaseRow,
+} from '../catalog/releases.ts'
 import { releasePrefix } from '../storage/keys.ts'
 import type { Channel, ReleaseRow } from '../catalog/types.ts'
 import { CHANNELS } from '../catalog/types.ts'
@@ -76,14 +86,7 @@ async function checkTagFree(
   tag: string | null,
 ) {
   if (tag === null) return
-  const other = await db
-    .selectFrom('releases')
-    .select('id')
-    .where('product_id', '=', release.product_id)
-    .where('package_scope', '=', release.package_scope)
-    .where('tag', '=', tag)
-    .where('id', '!=', release.id)
-    .executeTakeFirst()
+  const other = await otherReleaseIdWithTag(db, release, tag)
   if (other) throw unprocessableAttr('TAG_TAKEN', 'has already been taken', '/data/attributes/tag')
 }
 
@@ -107,13 +110,7 @@ export async function parseConstraints(db: Executor, accountId: string, rel: unk
     ids.push(id.toLowerCase())
   }
   if (ids.length === 0) return ids
-  const found = await db
-    .selectFrom('entitlements')
-    .select('id')
-    .where('account_id', '=', accountId)
-    .where('id', 'in', ids.filter(isUuid))
-    .execute()
-    .catch(() => [])
+  const found = await entitlementIdsIn(db, accountId, ids.filter(isUuid)).catch(() => [])
   if (found.length !== ids.length) {
     throw unprocessableAttr('CONSTRAINTS_ENTITLEMENT_NOT_FOUND', 'entitlement must exist', `${pointer}`)
   }
@@ -128,14 +125,7 @@ async function createRelease(request: FastifyRequest) {
   const a = input.attributes
   const productId = relationshipId(input, 'product', 'products')
   if (!productId) throw unprocessableAttr('PRODUCT_NOT_FOUND', 'must exist', '/data/relationships/product')
-  const product = isUuid(productId)
-    ? await db
-        .selectFrom('products')
-        .selectAll()
-        .where('account_id', '=', account.id)
-        .where('id', '=', productId.toLowerCase())
-        .executeTakeFirst()
-    : undefined
+  const product = isUuid(productId) ? await productById(db, account.id, productId.toLowerCase()) : undefined
   if (!product) throw unprocessableAttr('PRODUCT_NOT_FOUND', 'must exist', '/data/relationships/product')
   if (!canManageProduct(request.principal, product.id)) throw forbidden()
 
@@ -198,28 +188,21 @@ async function createRelease(request: FastifyRequest) {
     db,
     account.id,
     async (trx) => {
-      const taken = await trx
-        .selectFrom('releases')
-        .select('id')
-        .where('product_id', '=', row.product_id)
-        .where('package_scope', '=', row.package_scope)
-        .where('version', '=', row.version)
-        .executeTakeFirst()
+      const taken = await releaseIdWithVersion(trx, row)
       if (taken) throw unprocessableAttr('VERSION_TAKEN', 'version already exists', '/data/attributes/version')
       await checkTagFree(trx, row, row.tag)
-      await insertUnique(() => trx.insertInto('releases').values(row).execute())
+      await insertUnique(() => insertRelease(trx, row))
       for (const entitlementId of constraintIds) {
-        await trx
-          .insertInto('release_constraints')
-          .values({
+        await insertConstraints(trx, [
+          {
             id: newId(),
             account_id: account.id,
             release_id: row.id,
             entitlement_id: entitlementId,
             created_at: ts,
             updated_at: ts,
-          })
-          .execute()
+          },
+        ])
       }
     },
     'content',
@@ -247,7 +230,7 @@ async function updateRelease(request: FastifyRequest<{ Params: Params }>) {
     row.account_id,
     async (trx) => {
       if (patch.tag !== undefined) await checkTagFree(trx, row, patch.tag)
-      await insertUnique(() => trx.updateTable('releases').set(patch).where('id', '=', row.id).execute())
+      await insertUnique(() => updateReleaseRow(trx, row.id, patch))
       return { ...row, ...patch } as ReleaseRow
     },
     'content',
@@ -264,7 +247,7 @@ async function setStatus(request: FastifyRequest<{ Params: Params }>, status: 'P
     db,
     row.account_id,
     async (trx) => {
-      await trx.updateTable('releases').set(patch).where('id', '=', row.id).execute()
+      await updateReleaseRow(trx, row.id, patch)
     },
     'content',
   )
@@ -280,7 +263,7 @@ async function deleteRelease(request: FastifyRequest<{ Params: Params }>) {
     db,
     row.account_id,
     async (trx) => {
-      await trx.deleteFrom('releases').where('id', '=', row.id).execute()
+      await deleteReleaseRow(trx, row.id)
     },
     'content',
   )

@@ -5,6 +5,9 @@ import { requireAuth } from '../auth/plugin.ts'
 import { findUserByPassword, unauthorized } from '../auth/resolve.ts'
 import { issueToken } from '../auth/tokens.ts'
 import { isUuid, writeCatalog } from '../catalog/accounts.ts'
+import { licenseById } from '../catalog/licenses.ts'
+import { deleteToken, listTokens, type TokenScope, tokenById, tokenInScope } from '../catalog/tokens.ts'
+import { userById } from '../catalog/users.ts'
 import { GatewayError, notFound } from '../errors.ts'
 import { parseResource, sendDocument } from './jsonapi.ts'
 import { tokenAttrs } from './token-attrs.ts'
@@ -84,39 +87,35 @@ export async function tokenRoutes(fastify: FastifyInstance) {
         return sendDocument(request, reply, 200, { data: product ? productResource(product) : null })
       }
       case 'license': {
-        const row = await db.selectFrom('licenses').selectAll().where('id', '=', p.license.id).executeTakeFirstOrThrow()
+        const row = await licenseById(db, p.license.id)
         return sendDocument(request, reply, 200, { data: licenseResource(row, p.license.banned) })
       }
       case 'user':
       case 'staff': {
         const userId = p.userId
-        const user = userId
-          ? await db.selectFrom('users').selectAll().where('id', '=', userId).executeTakeFirst()
-          : undefined
+        const user = userId ? await userById(db, userId) : undefined
         if (user) return sendDocument(request, reply, 200, { data: userResource(user) })
-        const token = await db.selectFrom('tokens').selectAll().where('id', '=', p.tokenId).executeTakeFirstOrThrow()
+        const token = await tokenById(db, p.tokenId)
         return sendDocument(request, reply, 200, { data: tokenResource(token) })
       }
     }
   })
 
   /** Tokens a principal may see: admins all, everyone else their own bearer's. */
-  const visible = (request: FastifyRequest) => {
+  const visible = (request: FastifyRequest): TokenScope => {
     const p = requireAuth(request)
-    let q = db.selectFrom('tokens').selectAll().where('account_id', '=', request.account.id)
-    if (p.kind === 'staff' && p.role === 'admin') return q
+    if (p.kind === 'staff' && p.role === 'admin') return 'all'
     const bearerId = p.kind === 'product' ? p.productId : p.kind === 'license' ? p.license.id : p.userId
-    q = bearerId ? q.where('bearer_id', '=', bearerId) : q.where('id', '=', p.tokenId ?? '')
-    return q
+    return bearerId ? { bearerId } : { tokenId: p.tokenId ?? '' }
   }
   fastify.get('/tokens', async (request, reply) => {
     const page = parsePage(request.query)
-    const rows = await visible(request).execute()
+    const rows = await listTokens(db, request.account.id, visible(request))
     return sendList(request, reply, page, rows, (r) => tokenResource(r))
   })
   const load = async (request: FastifyRequest<{ Params: { id: string } }>) => {
     const row = isUuid(request.params.id)
-      ? await visible(request).where('id', '=', request.params.id.toLowerCase()).executeTakeFirst()
+      ? await tokenInScope(db, request.account.id, visible(request), request.params.id.toLowerCase())
       : undefined
     if (!row) throw notFound(`The requested token '${request.params.id}' was not found`)
     return row
@@ -130,7 +129,7 @@ export async function tokenRoutes(fastify: FastifyInstance) {
       db,
       row.account_id,
       async (trx) => {
-        await trx.deleteFrom('tokens').where('id', '=', row.id).execute()
+        await deleteToken(trx, row.id)
       },
       'auth',
     )

@@ -1,9 +1,10 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { hashPassword } from '../auth/passwords.ts'
 import { requireAuth } from '../auth/plugin.ts'
-import { type Executor, isUuid, writeCatalog } from '../catalog/accounts.ts'
+import { type Executor, writeCatalog } from '../catalog/accounts.ts'
 import { newId, now } from '../catalog/db.ts'
 import type { UserRow } from '../catalog/types.ts'
+import { deleteUser, insertUser, listUsers, updateUser, userByAlias, userIdByEmailKey } from '../catalog/users.ts'
 import { forbidden, notFound } from '../errors.ts'
 import { oneOf, required } from './attributes.ts'
 import { type AttrSpecs, metadataIn, parseResource, sendDocument, unprocessableAttr } from './jsonapi.ts'
@@ -32,12 +33,7 @@ async function userPatch(db: Executor, accountId: string, a: Record<string, unkn
     const email = (a.email as string).trim()
     if (!/^[^@\s]+@[^@\s]+$/.test(email))
       throw unprocessableAttr('EMAIL_INVALID', 'must be a valid email', '/data/attributes/email')
-    const other = await db
-      .selectFrom('users')
-      .select('id')
-      .where('account_id', '=', accountId)
-      .where('email_key', '=', email.toLowerCase())
-      .executeTakeFirst()
+    const other = await userIdByEmailKey(db, accountId, email.toLowerCase())
     if (other && other.id !== selfId)
       throw unprocessableAttr('EMAIL_TAKEN', 'has already been taken', '/data/attributes/email')
     patch.email = email
@@ -62,11 +58,7 @@ export async function userRoutes(fastify: FastifyInstance) {
   const load = async (request: FastifyRequest<{ Params: { id: string } }>) => {
     requireAuth(request)
     const alias = request.params.id
-    const q = db.selectFrom('users').selectAll().where('account_id', '=', request.account.id)
-    const row = await (isUuid(alias)
-      ? q.where('id', '=', alias.toLowerCase())
-      : q.where('email_key', '=', alias.toLowerCase())
-    ).executeTakeFirst()
+    const row = await userByAlias(db, request.account.id, alias)
     const p = request.principal
     const self = p.kind === 'user' && p.userId === row?.id
     if (!row || (!isAdmin(p) && !self)) throw notFound(`The requested user '${alias}' was not found`)
@@ -78,7 +70,7 @@ export async function userRoutes(fastify: FastifyInstance) {
       db,
       row.account_id,
       async (trx) => {
-        await insertUnique(() => trx.updateTable('users').set(full).where('id', '=', row.id).execute())
+        await insertUnique(() => updateUser(trx, row.id, full))
       },
       'auth',
     )
@@ -87,7 +79,7 @@ export async function userRoutes(fastify: FastifyInstance) {
   fastify.get('/users', async (request, reply) => {
     requireAdmin(request)
     const page = parsePage(request.query)
-    const rows = await db.selectFrom('users').selectAll().where('account_id', '=', request.account.id).execute()
+    const rows = await listUsers(db, request.account.id)
     return sendList(request, reply, page, rows, userResource)
   })
   fastify.get<{ Params: { id: string } }>('/users/:id', async (request, reply) =>
@@ -117,7 +109,7 @@ export async function userRoutes(fastify: FastifyInstance) {
       db,
       row.account_id,
       async (trx) => {
-        await insertUnique(() => trx.insertInto('users').values(row).execute())
+        await insertUnique(() => insertUser(trx, row))
       },
       'auth',
     )
@@ -139,7 +131,7 @@ export async function userRoutes(fastify: FastifyInstance) {
       db,
       row.account_id,
       async (trx) => {
-        await trx.deleteFrom('users').where('id', '=', row.id).execute()
+        await deleteUser(trx, row.id)
       },
       'auth',
     )

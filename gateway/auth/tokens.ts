@@ -2,6 +2,7 @@ import { createHmac, randomBytes } from 'node:crypto'
 import { accountSecret, type Executor } from '../catalog/accounts.ts'
 import { findTokenByDigest } from '../catalog/credentials.ts'
 import { newId, now } from '../catalog/db.ts'
+import { insertToken } from '../catalog/tokens.ts'
 import type { Account, BearerType, TokenRow } from '../catalog/types.ts'
 
 /** Token prefixes by bearer, as Keygen's v3 format: `<prefix>-<hex>v3`. */
@@ -61,7 +62,7 @@ export async function issueToken(
     updated_at: ts,
   }
   // No revision bump: a new random token cannot be in any cache, so nothing needs to be invalidated.
-  await db.insertInto('tokens').values(row).execute()
+  await insertToken(db, row)
   return { row, raw }
 }
 
