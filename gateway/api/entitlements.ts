@@ -10,7 +10,6 @@ import {
   entitlementIdsIn,
   insertEntitlement,
   linkEntitlement,
-  listEntitlements,
   updateEntitlement,
 } from '../catalog/entitlements.ts'
 import type { EntitlementRow } from '../catalog/types.ts'
@@ -77,9 +76,7 @@ export async function entitlementRoutes(fastify: FastifyInstance) {
   fastify.get('/entitlements', async (request, reply) => {
     requireAuth(request)
     const page = parsePage(request.query)
-    const rows = (await listEntitlements(db, request.account.id)).filter((e) =>
-      entitlementVisible(request.principal, e),
-    )
+    const rows = (await snapshotOf(request)).entitlements.filter((e) => entitlementVisible(request.principal, e))
     return sendList(request, reply, page, rows, entitlementResource)
   })
   fastify.get<{ Params: { id: string } }>('/entitlements/:id', async (request, reply) =>

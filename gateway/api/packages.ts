@@ -5,8 +5,7 @@ import { requireAuth } from '../auth/plugin.ts'
 import { isUuid, writeCatalog } from '../catalog/accounts.ts'
 import { newId, now } from '../catalog/db.ts'
 import { ensureEngine } from '../catalog/engines.ts'
-import { deletePackage, insertPackage, listPackages, updatePackage } from '../catalog/packages.ts'
-import { productStrategies } from '../catalog/products.ts'
+import { deletePackage, insertPackage, updatePackage } from '../catalog/packages.ts'
 import { packageHasReleases } from '../catalog/releases.ts'
 import type { EngineKey, PackageRow } from '../catalog/types.ts'
 import { ENGINE_KEYS } from '../catalog/types.ts'
@@ -54,11 +53,10 @@ const packageAttrs: AttrSpecs = {
 
 export async function packageRoutes(fastify: FastifyInstance) {
   const { db } = fastify.catalog
-  const strategies = async (accountId: string) =>
-    new Map((await productStrategies(db, accountId)).map((p) => [p.id, p.distribution_strategy]))
   const load = async (request: FastifyRequest<{ Params: { id: string } }>) => {
-    const pkg = findPackage(await snapshotOf(request), request.params.id)
-    const strategy = pkg && (await strategies(request.account.id)).get(pkg.product_id)
+    const snap = await snapshotOf(request)
+    const pkg = findPackage(snap, request.params.id)
+    const strategy = pkg && snap.productsById.get(pkg.product_id)?.distribution_strategy
     const facts = pkg && strategy ? { productId: pkg.product_id, strategy } : undefined
     if (!pkg || !facts || !packageInScope(request.principal, facts)) {
       throw notFound(`The requested package '${request.params.id}' was not found`)
@@ -79,12 +77,13 @@ export async function packageRoutes(fastify: FastifyInstance) {
     const page = parsePage(request.query)
     const product = param(request.query, 'product')
     const engine = param(request.query, 'engine')
-    const byProduct = await strategies(request.account.id)
-    let rows = (await listPackages(db, request.account.id)).filter((p) =>
-      packageInScope(request.principal, { productId: p.product_id, strategy: byProduct.get(p.product_id)! }),
-    )
+    const snap = await snapshotOf(request)
+    let rows = snap.packages.filter((p) => {
+      const strategy = snap.productsById.get(p.product_id)?.distribution_strategy
+      return strategy !== undefined && packageInScope(request.principal, { productId: p.product_id, strategy })
+    })
     if (product !== undefined) {
-      const found = findProduct(await snapshotOf(request), product)
+      const found = findProduct(snap, product)
       rows = rows.filter((p) => p.product_id === found?.id)
     }
     if (engine !== undefined) rows = rows.filter((p) => (engine === '' ? p.engine === null : p.engine === engine))

@@ -7,7 +7,7 @@ import type { Principal } from '../auth/principal.ts'
 import { requireAuth } from '../auth/plugin.ts'
 import { type Executor, writeCatalog } from '../catalog/accounts.ts'
 import { newId, now } from '../catalog/db.ts'
-import { deleteProduct, insertProduct, listProducts, updateProduct } from '../catalog/products.ts'
+import { deleteProduct, insertProduct, updateProduct } from '../catalog/products.ts'
 import { releaseIdsOfProduct } from '../catalog/releases.ts'
 import type { ProductRow } from '../catalog/types.ts'
 import { badRequest, notFound } from '../errors.ts'
@@ -88,7 +88,7 @@ export async function productRoutes(fastify: FastifyInstance) {
   fastify.get('/products', async (request, reply) => {
     requireAuth(request)
     const page = parsePage(request.query)
-    const rows = (await listProducts(db, request.account.id)).filter((p) => productVisible(request.principal, p))
+    const rows = (await snapshotOf(request)).products.filter((p) => productVisible(request.principal, p))
     return sendList(request, reply, page, rows, productResource)
   })
   fastify.get<{ Params: { id: string } }>('/products/:id', async (request, reply) =>

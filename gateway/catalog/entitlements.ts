@@ -13,11 +13,6 @@ export async function entitlementIdsIn(
   return db.selectFrom('entitlements').select('id').where('account_id', '=', accountId).where('id', 'in', ids).execute()
 }
 
-/** listEntitlements reads all entitlements of the account. */
-export async function listEntitlements(db: Executor, accountId: string): Promise<EntitlementRow[]> {
-  return db.selectFrom('entitlements').selectAll().where('account_id', '=', accountId).execute()
-}
-
 /** insertEntitlement stores a new entitlement. */
 export async function insertEntitlement(db: Executor, row: EntitlementRow): Promise<void> {
   await db.insertInto('entitlements').values(row).execute()

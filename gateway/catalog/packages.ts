@@ -3,11 +3,6 @@ import type { PackageRow } from './types.ts'
 
 /** The packages table. Lookups by alias live in aliases.ts. */
 
-/** listPackages reads all packages of the account. */
-export async function listPackages(db: Executor, accountId: string): Promise<PackageRow[]> {
-  return db.selectFrom('packages').selectAll().where('account_id', '=', accountId).execute()
-}
-
 /** insertPackage stores a new package. */
 export async function insertPackage(db: Executor, row: PackageRow): Promise<void> {
   await db.insertInto('packages').values(row).execute()

@@ -33,19 +33,6 @@ export async function hasProducts(db: Executor, accountId: string): Promise<bool
   return row !== undefined
 }
 
-/** productStrategies reads the distribution strategy of each product of the account. */
-export async function productStrategies(
-  db: Executor,
-  accountId: string,
-): Promise<Pick<ProductRow, 'id' | 'distribution_strategy'>[]> {
-  return db.selectFrom('products').select(['id', 'distribution_strategy']).where('account_id', '=', accountId).execute()
-}
-
-/** listProducts reads all products of the account. */
-export async function listProducts(db: Executor, accountId: string): Promise<ProductRow[]> {
-  return db.selectFrom('products').selectAll().where('account_id', '=', accountId).execute()
-}
-
 /** insertProduct stores a new product. */
 export async function insertProduct(db: Executor, row: ProductRow): Promise<void> {
   await db.insertInto('products').values(row).execute()
