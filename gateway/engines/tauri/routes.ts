@@ -53,10 +53,9 @@ function showOrDeny(principal: Principal, release: LoadedRelease, now: number): 
 }
 
 /**
- * The Tauri engine, the updater's dynamic update server (v1 and v2):
- * `GET …/engines/tauri/<package>?platform={{target}}&arch={{arch}}&version={{current_version}}` (optional
- * `&channel=`, `&constraint=`)
- * answers 200 `{version, notes, pub_date, url, signature}` or 204 (empty) when there is nothing newer for that
+ * The Tauri engine, the updater's dynamic update server (v1 and v2): `GET …/engines/tauri/<package>` with
+ * `platform={{target}}`, `arch={{arch}}`, `version={{current_version}}` and optionally `channel` and `constraint`
+ * answers 200 `{version, notes, pub_date, url, signature}`, or 204 (empty) when there is nothing newer for that
  * platform. The release is chosen by the rule `GET /v1/releases/:id/upgrade` uses (read-model/select-upgrade.ts);
  * `url` is the absolute artifact download route with the request's query string, so the updater's own headers
  * or `?auth=license:KEY` authorize the download too. Warm checks make no catalog round trip.
