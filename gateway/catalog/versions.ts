@@ -58,11 +58,10 @@ export function channelsFor(channel: Channel): Channel[] {
   }
 }
 
-/** compareVersions orders by semver precedence, then build metadata, so "latest" is well defined. */
+/**
+ * compareVersions orders by semver precedence, then by build metadata (none below any; identifiers compared like
+ * prerelease ones, numbers numerically: `+build.2` < `+build.10`), so "latest" and "upgrade" are well defined.
+ */
 export function compareVersions(a: string, b: string): number {
-  const c = semver.compare(a, b)
-  if (c !== 0) return c
-  const ba = a.split('+')[1] ?? ''
-  const bb = b.split('+')[1] ?? ''
-  return ba < bb ? -1 : ba > bb ? 1 : 0
+  return semver.compareBuild(a, b)
 }

@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify'
 import type { EngineKey } from '../catalog/types.ts'
 import { rawEngine } from './raw/routes.ts'
 import { pypiEngine } from './pypi/routes.ts'
+import { tauriEngine } from './tauri/routes.ts'
 
 /**
  * An engine is an encapsulated Fastify plugin with its own routes, error format and authentication
@@ -16,4 +17,5 @@ export interface EngineModule {
 export const engines: EngineModule[] = [
   { key: 'raw', plugin: rawEngine },
   { key: 'pypi', plugin: pypiEngine },
+  { key: 'tauri', plugin: tauriEngine },
 ]

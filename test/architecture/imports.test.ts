@@ -89,6 +89,12 @@ describe('import rules (../shared/design.md "Import rules")', () => {
     expect(outside.flatMap(sqlLines)).toEqual([])
   })
 
+  it('one function chooses release upgrades, for the upgrade API and the Tauri engine', () => {
+    const choosers = sourceFiles('gateway').filter((f) => importsOf(f).includes('gateway/read-model/select-upgrade.ts'))
+    expect(choosers).toEqual(expect.arrayContaining(['gateway/api/upgrade.ts', 'gateway/engines/tauri/offers.ts']))
+    expect(importsOf('gateway/api/upgrade.ts')).not.toContain('gateway/catalog/versions.ts')
+  })
+
   it('the read model never imports the API or an engine', () => {
     expect(violations('gateway/read-model', 'gateway/api')).toEqual([])
     expect(violations('gateway/read-model', 'gateway/engines')).toEqual([])

@@ -351,7 +351,8 @@ export async function seedRelease(
     product_id: idOf(input.product),
     package_id: packageId,
     package_scope: packageId ?? '',
-    version: parsed.version,
+    // As the catalog stores it (gateway/catalog/versions.ts parseVersion): build metadata kept.
+    version: parsed.build.length ? `${parsed.version}+${parsed.build.join('.')}` : parsed.version,
     semver_major: parsed.major,
     semver_minor: parsed.minor,
     semver_patch: parsed.patch,

@@ -3,6 +3,8 @@ import { catalogKinds } from '../helpers/catalog.ts'
 import { createTestGateway, StatementCounter, type TestGateway } from '../helpers/app.ts'
 import { seedLicense, seedPackage, seedPolicy, seedProduct, seedRelease, seedToken } from '../helpers/seed.ts'
 import { basicAuth, coreMetadata, PIP_ACCEPT, seedFile, sha256 } from '../engines/pypi/fixtures.ts'
+import { seedBundles, UPDATER_HEADERS } from '../engines/tauri/fixtures.ts'
+import { fakeSignature } from '../engines/tauri/updater-schema.ts'
 
 const KEY = 'WARM-KEY-0000-0000-0001'
 
@@ -57,7 +59,24 @@ describe.each(catalogKinds)('warm requests on %s', (kind) => {
       coreMetadata: coreMetadata('open-pkg', '1.0.0'),
     })
 
+    const tauri = await seedPackage(db, account, { product, key: 'warm-app', engine: 'tauri' })
+    for (const version of ['1.0.0', '1.1.0']) {
+      const r = await seedRelease(db, account, { product, package: tauri, version, status: 'PUBLISHED' })
+      await seedBundles(db, gw.blobs, account, r, [
+        { filename: 'warm.AppImage.tar.gz', platform: 'linux', arch: 'x86_64' },
+        {
+          filename: 'warm.app.tar.gz',
+          platform: 'darwin',
+          arch: 'aarch64',
+          signature: null,
+          sigFile: fakeSignature('w'),
+        },
+      ])
+    }
+
     const license_ = { authorization: basicAuth('license', KEY) }
+    const updater = { ...UPDATER_HEADERS, authorization: `License ${KEY}` }
+    const check = '/v1/engines/tauri/warm-app?platform=linux&arch=x86_64&version='
     const files = `/v1/accounts/${account.id}/engines/pypi/files`
     cases.push(
       {
@@ -101,6 +120,20 @@ describe.each(catalogKinds)('warm requests on %s', (kind) => {
       { name: 'anonymous .metadata', url: `${files}/${openWheel.id}/${openWheel.filename}.metadata`, status: 200 },
       { name: 'PyPI file 303', url: `${files}/${wheel.id}/${wheel.filename}`, headers: license_, status: 303 },
       { name: 'release list (license)', url: `/v1/releases?product=${product.id}`, headers: license_, status: 200 },
+      { name: 'Tauri update check (License header)', url: `${check}1.0.0`, headers: updater, status: 200 },
+      {
+        name: 'Tauri update check (?auth=)',
+        url: `${check}1.0.0&auth=license:${KEY}`,
+        headers: UPDATER_HEADERS,
+        status: 200,
+      },
+      {
+        name: 'Tauri update check (signature from the .sig file)',
+        url: '/v1/engines/tauri/warm-app?platform=darwin&arch=aarch64&version=1.0.0',
+        headers: updater,
+        status: 200,
+      },
+      { name: 'Tauri update check (no update: 204)', url: `${check}1.1.0`, headers: updater, status: 204 },
     )
   })
 
