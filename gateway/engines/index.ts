@@ -2,6 +2,8 @@ import type { FastifyPluginAsync } from 'fastify'
 import type { EngineKey } from '../catalog/types.ts'
 import { rawEngine } from './raw/routes.ts'
 import { pypiEngine } from './pypi/routes.ts'
+import { npmEngine } from './npm/routes.ts'
+import { rubygemsEngine } from './rubygems/routes.ts'
 
 /**
  * An engine is an encapsulated Fastify plugin with its own routes, error format and authentication
@@ -16,4 +18,6 @@ export interface EngineModule {
 export const engines: EngineModule[] = [
   { key: 'raw', plugin: rawEngine },
   { key: 'pypi', plugin: pypiEngine },
+  { key: 'npm', plugin: npmEngine },
+  { key: 'rubygems', plugin: rubygemsEngine },
 ]
