@@ -126,10 +126,7 @@ export class Packuments {
         if (visible.length === 0) return { page: null }
         const isPublic =
           packageInScope(ANONYMOUS, pkg.facts) && sameRows(visible, visibleTarballs(ANONYMOUS, all, ctx.now))
-        const modified = visible.reduce(
-          (m, t) => (t.row.updated_at > m ? t.row.updated_at : m),
-          visible[0].row.updated_at,
-        )
+        const modified = visible.map((t) => t.row.updated_at).sort()[visible.length - 1]
         const body = renderPackument({
           name: pkg.key,
           created: pkg.createdAt,
