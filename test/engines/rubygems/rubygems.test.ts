@@ -158,6 +158,11 @@ describe('RubyGems engine', () => {
     )
     const token = await get('versions', { authorization: basicAuth('token', licenseToken) })
     expect(token.body).toBe(res.body)
+    const scoped = await gw.app.inject({
+      url: `/v1/accounts/${account.slug}/engines/rubygems/versions`,
+      headers: { host: HOST, ...license(KEYS.plain) },
+    })
+    expect(scoped.body).toBe(res.body)
     // The last line of each gem names the MD5 of its whole info file, which Bundler compares with its copy.
     const info = await get('info/foo', license(KEYS.jruby))
     expect((await get('versions', license(KEYS.jruby))).body).toContain(`\nfoo 1.1.0 ${md5(info.body)}\n`)
