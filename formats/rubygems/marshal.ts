@@ -22,14 +22,14 @@ function rubyObject(className: string, ivars: Record<string, unknown>): RubyObje
 }
 
 /** gemVersion is a `Gem::Version` (its `marshal_dump` is `[version]`). */
-export function gemVersion(version: string): RubyObject {
+function gemVersion(version: string): RubyObject {
   const o = new RubyObject(sym('Gem::Version'))
   o.userMarshal = [canonicalGemVersion(version)]
   return o
 }
 
 /** gemRequirement is a `Gem::Requirement` of parts like `>= 1.0` (its `marshal_dump` is `[[[op, version]…]]`). */
-export function gemRequirement(parts: readonly string[]): RubyObject {
+function gemRequirement(parts: readonly string[]): RubyObject {
   const pairs = parts.map((part) => {
     const m = /^\s*(=|!=|>=|<=|>|<|~>)?\s*(\S+)\s*$/.exec(part)
     return m ? [m[1] ?? '=', gemVersion(m[2])] : ['>=', gemVersion('0')]
@@ -52,7 +52,7 @@ function gemDependency(d: GemDependency): RubyObject {
 }
 
 /** utcDate is a `Time` at midnight UTC of a `YYYY-MM-DD` day, in `Time#_dump`'s 8-byte layout. */
-export function utcDate(day: string): RubyObject {
+function utcDate(day: string): RubyObject {
   const [year, month, date] = day.split('-').map(Number)
   const bytes = Buffer.alloc(8)
   // 1 (marker) · utc · year-1900 (16 bits) · month-1 (4) · day (5) · hour (5); then min · sec · usec: all 0.

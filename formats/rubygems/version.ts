@@ -36,11 +36,6 @@ export function gemVersionsEqual(a: string, b: string): boolean {
   return x !== null && y !== null && x.length === y.length && x.every((s, i) => s === y[i])
 }
 
-/** isPrereleaseGemVersion: the version has a letter, as `Gem::Version#prerelease?` says. */
-export function isPrereleaseGemVersion(version: string): boolean {
-  return /[a-zA-Z]/.test(version)
-}
-
 /**
  * compareGemVersions orders like `Gem::Version#<=>`: segment by segment, a missing segment counting as 0, a
  * string segment (prerelease) lower than any number; invalid versions sort first, by text.

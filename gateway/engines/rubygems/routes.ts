@@ -9,7 +9,7 @@ import { legacyRoutes } from './legacy.ts'
 import { RubygemsPages } from './pages.ts'
 
 /** Seconds clients may reuse an index file; Bundler and gem revalidate on every run anyway. */
-export const INDEX_MAX_AGE = 60
+const INDEX_MAX_AGE = 60
 
 /** acceptsText: the compact index is `text/plain`; Bundler and gem send `*\/*` or nothing. */
 function acceptsText(accept: string | undefined): boolean {
