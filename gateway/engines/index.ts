@@ -3,6 +3,8 @@ import type { EngineKey } from '../catalog/types.ts'
 import { rawEngine } from './raw/routes.ts'
 import { pypiEngine } from './pypi/routes.ts'
 import { tauriEngine } from './tauri/routes.ts'
+import { npmEngine } from './npm/routes.ts'
+import { rubygemsEngine } from './rubygems/routes.ts'
 
 /**
  * An engine is an encapsulated Fastify plugin with its own routes, error format and authentication
@@ -18,4 +20,6 @@ export const engines: EngineModule[] = [
   { key: 'raw', plugin: rawEngine },
   { key: 'pypi', plugin: pypiEngine },
   { key: 'tauri', plugin: tauriEngine },
+  { key: 'npm', plugin: npmEngine },
+  { key: 'rubygems', plugin: rubygemsEngine },
 ]

@@ -6,7 +6,7 @@
  *   const release = await seedRelease(db, account, { product, version: '1.0.0', status: 'PUBLISHED' })
  *   await seedArtifact(db, account, { release, filename: 'app.tar.gz', status: 'UPLOADED' })
  */
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import semver from 'semver'
 import { hashPassword } from '../../gateway/auth/passwords.ts'
 import { issueToken } from '../../gateway/auth/tokens.ts'
@@ -458,4 +458,34 @@ export async function seedToken(
     expiry: input.expiry ?? null,
     name: input.name ?? null,
   })
+}
+
+export interface SeedManifestInput {
+  artifact: ArtifactRow
+  contentType: string
+  content: string
+  contentPath?: string | null
+}
+
+/** seedManifest stores a manifest as the upload worker does (a `sha256:<hex>` digest of the UTF-8 content). */
+export async function seedManifest(db: Executor, account: Pick<AccountRow, 'id'>, input: SeedManifestInput) {
+  const bytes = Buffer.from(input.content, 'utf8')
+  const ts = now()
+  await db
+    .insertInto('manifests')
+    .values({
+      id: newId(),
+      account_id: account.id,
+      release_id: input.artifact.release_id,
+      artifact_id: input.artifact.id,
+      content_type: input.contentType,
+      content_digest: `sha256:${createHash('sha256').update(bytes).digest('hex')}`,
+      content_length: bytes.length,
+      content_path: input.contentPath ?? null,
+      content: input.content,
+      created_at: ts,
+      updated_at: ts,
+    })
+    .execute()
+  await bumpRevision(db, account.id)
 }

@@ -5,6 +5,9 @@ import { seedLicense, seedPackage, seedPolicy, seedProduct, seedRelease, seedTok
 import { basicAuth, coreMetadata, PIP_ACCEPT, seedFile, sha256 } from '../engines/pypi/fixtures.ts'
 import { seedBundles, UPDATER_HEADERS } from '../engines/tauri/fixtures.ts'
 import { fakeSignature } from '../engines/tauri/updater-schema.ts'
+import { seedGem } from '../engines/rubygems/fixtures.ts'
+import { MANIFEST_TYPES } from '../../formats/manifest-types.ts'
+import { seedArtifact, seedManifest } from '../helpers/seed.ts'
 
 const KEY = 'WARM-KEY-0000-0000-0001'
 
@@ -135,6 +138,55 @@ describe.each(catalogKinds)('warm requests on %s', (kind) => {
       },
       { name: 'Tauri update check (no update: 204)', url: `${check}1.1.0`, headers: updater, status: 204 },
     )
+
+    // npm and RubyGems: packuments, compact index files, Marshal indexes and gem redirects.
+    const npmPkg = await seedPackage(db, account, { product, key: '@warm/npm-pkg', engine: 'npm' })
+    const npmRelease = await seedRelease(db, account, {
+      product,
+      package: npmPkg,
+      version: '1.0.0',
+      status: 'PUBLISHED',
+    })
+    const tarball = await seedArtifact(db, account, { release: npmRelease, filename: 'npm-pkg-1.0.0.tgz' })
+    const packageJson = '{"name":"@warm/npm-pkg","version":"1.0.0"}'
+    await seedManifest(db, account, { artifact: tarball, contentType: MANIFEST_TYPES.npmPackage, content: packageJson })
+    const gemPkg = await seedPackage(db, account, { product, key: 'warm_gem', engine: 'rubygems' })
+    const gemRelease = await seedRelease(db, account, {
+      product,
+      package: gemPkg,
+      version: '1.0.0',
+      status: 'PUBLISHED',
+    })
+    const spec = { name: 'warm_gem', version: '1.0.0' }
+    await seedGem(db, account, {
+      release: gemRelease,
+      filename: 'warm_gem-1.0.0.gem',
+      spec,
+      createdAt: '2024-10-01T00:00:00.000Z',
+    })
+    const gems = '/v1/engines/rubygems'
+    const ranged = { ...license_, range: 'bytes=5-' }
+    cases.push(
+      { name: 'npm packument (license key)', url: '/v1/engines/npm/@warm%2fnpm-pkg', headers: license_, status: 200 },
+      {
+        name: 'npm packument (license token)',
+        url: '/v1/engines/npm/@warm/npm-pkg',
+        headers: { authorization: `Bearer ${licenseToken}` },
+        status: 200,
+      },
+      { name: 'rubygems versions', url: `${gems}/versions`, headers: license_, status: 200 },
+      { name: 'rubygems versions (206)', url: `${gems}/versions`, headers: ranged, status: 206 },
+      { name: 'rubygems info', url: `${gems}/info/warm_gem`, headers: license_, status: 200 },
+      { name: 'rubygems names', url: `${gems}/names`, headers: license_, status: 200 },
+      { name: 'rubygems specs.4.8.gz', url: `${gems}/specs.4.8.gz`, headers: license_, status: 200 },
+      {
+        name: 'rubygems quick gemspec',
+        url: `${gems}/quick/Marshal.4.8/warm_gem-1.0.0.gemspec.rz`,
+        headers: license_,
+        status: 200,
+      },
+      { name: 'rubygems .gem 303', url: `${gems}/gems/warm_gem-1.0.0.gem`, headers: license_, status: 303 },
+    )
   })
 
   afterAll(async () => {
@@ -158,13 +210,15 @@ describe.each(catalogKinds)('warm requests on %s', (kind) => {
     }
   })
 
-  it('answers 304 revalidation of a licensed page with zero catalog statements', async () => {
-    const page = cases.find((c) => c.name === 'licensed PyPI page (HTML)')!
-    const etag = (await send(page)).headers.etag as string
-    const before = counter.count
-    const res = await send(page, { 'if-none-match': etag })
-    expect(res.statusCode).toBe(304)
-    expect(counter.count - before).toBe(0)
+  it('answers 304 revalidation of licensed pages with zero catalog statements', async () => {
+    for (const name of ['licensed PyPI page (HTML)', 'npm packument (license key)', 'rubygems info']) {
+      const page = cases.find((c) => c.name === name)!
+      const etag = (await send(page)).headers.etag as string
+      const before = counter.count
+      const res = await send(page, { 'if-none-match': etag })
+      expect(res.statusCode, name).toBe(304)
+      expect(counter.count - before, name).toBe(0)
+    }
   })
 
   it('shows a write on the next request, then serves warm again', async () => {

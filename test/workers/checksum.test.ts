@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { matchChecksum, parseChecksum } from '../../workers/process-upload/checksum.ts'
 import { formatBytes } from '../../workers/process-upload/limits.ts'
-import { gemSegments, gemVersionsEqual } from '../../workers/process-upload/gem.ts'
+import { gemSegments, gemVersionsEqual } from '../../formats/rubygems/version.ts'
 import { normalizeProjectName } from '../../formats/python/normalize.ts'
 import { headerValue } from '../../formats/python/core-metadata.ts'
 
