@@ -112,7 +112,7 @@ async function main(): Promise<void> {
   for (const kind of catalogs) {
     process.stderr.write(`bench: ${kind}: seeding and starting the gateway\n`)
     const gw = await startGateway(kind, drafts, [...PAGE_SIZES])
-    warm.push({ kind, results: await measureCases(gw, cases, load) })
+    if (cases.length > 0) warm.push({ kind, results: await measureCases(gw, cases, load) })
     if (coldCases.length > 0) {
       process.stderr.write(`bench: ${kind}: cold cases\n`)
       cold.push({ kind, results: await measureCold(gw, coldCases, coldReps) })
@@ -120,7 +120,8 @@ async function main(): Promise<void> {
     await reportLog(gw.log)
     await runCleanup()
   }
-  const out = [...header, ...warmTable(warm), '']
+  const out = [...header]
+  if (warm.length > 0) out.push(...warmTable(warm), '')
   if (cold.length > 0) out.push(...coldTable(cold), '')
   const end = loadavg()
     .map((l) => l.toFixed(2))
