@@ -86,8 +86,18 @@ export async function measureCases(gw: Gateway, cases: BenchCase[], opts: LoadOp
   for (const c of cases) {
     const { prepared: p, route } = await prepare(gw, c)
     prepared.push(p)
-    const recorded = { path: p.path, status: route.status, headers: answerHeaders(route), body: route.body }
-    routes.set(p.path, { ...recorded, body: recorded.body.toString('base64') })
+    // The reference answers by path (and query) alone, so cases sharing a path must get the same answer there.
+    const recorded = {
+      path: p.path,
+      status: route.status,
+      headers: answerHeaders(route),
+      body: route.body.toString('base64'),
+    }
+    const earlier = routes.get(p.path)
+    if (earlier && (earlier.status !== recorded.status || earlier.body !== recorded.body)) {
+      throw new Error(`${c.name}: another case requests ${p.path} and got another answer; give it its own path`)
+    }
+    routes.set(p.path, recorded)
   }
   const reference = await startReference(gw.dir, [...routes.values()])
   try {
