@@ -1,214 +1,140 @@
 /**
- * `npm run bench [-- --requests 5000 --connections 10 --seconds 10]`
+ * `npm run bench [-- --quick] [-- --seconds 5 --connections 32 --runs 3 --warmup 1 --cold-reps 5
+ *  --catalog both|sqlite|postgres --only <text>]`
  *
- * Starts the gateway on 127.0.0.1 (filesystem store, temporary SQLite) and measures requests/s and p50/p99 latency
- * of GET /v1/ping, a gateway-signed blob GET of a 64 KiB object, a PyPI project page of 50 releases (served from
- * the index cache) and a Raw engine redirect authorized by a license key. It uses autocannon when it is installed,
- * otherwise a bounded loop of undici requests. Every scenario stops at --requests or --seconds, whichever comes
- * first; nothing leaves the loopback interface. Client and server share one process, so the numbers compare
- * changes on one machine rather than measure capacity.
+ * Measures the gateway's warm read path against a bare Fastify server answering the same bytes, side by side in
+ * one run: for each catalog (SQLite, PostgreSQL) it seeds a fresh catalog, starts the gateway and the reference
+ * pinned to CPU 0 and drives each with wrk pinned to CPU 1, over loopback only. Then it times the first request
+ * after a publish. It prints the machine and two Markdown tables, and stops everything it started, also on error
+ * and on SIGINT/SIGTERM. See bench/README.md.
  */
-import { randomBytes } from 'node:crypto'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { performance } from 'node:perf_hooks'
+import { spawnSync } from 'node:child_process'
+import { readFile } from 'node:fs/promises'
+import { availableParallelism, loadavg } from 'node:os'
 import { parseArgs } from 'node:util'
-import { Pool } from 'undici'
-import { loadConfig } from '../config/load.ts'
-import { buildApp } from '../gateway/app.ts'
-import { openServices } from '../gateway/server.ts'
-import type { Executor } from '../gateway/catalog/accounts.ts'
-import type { AccountRow } from '../gateway/catalog/types.ts'
-import { seedArtifact, seedLicense, seedPackage, seedPolicy, seedProduct, seedRelease } from '../test/helpers/seed.ts'
+import { CASES, COLD_CASES, PAGE_SIZES } from './cases.ts'
+import { type CaseResult, type ColdResult, type LoadOptions, measureCases, measureCold } from './measure.ts'
+import { runCleanup, shutdown } from './procs.ts'
+import { coldTable, machine, warmTable } from './report.ts'
+import { type CatalogKind, checkPostgres, startGateway } from './targets.ts'
+import { ensureWrk } from './wrk.ts'
 
-/** What a successful answer looks like: its status and, when fixed, its length. */
-interface Expect {
-  status: number
-  bytes?: number
+/** int reads a whole-number option within [min, max]. */
+function int(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
+  if (raw === undefined) return fallback
+  const n = Number(raw)
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be a whole number in ${min}..${max}`)
+  return n
 }
 
-interface Result {
-  tool: string
-  requests: number
-  errors: number
-  seconds: number
-  rps: number
-  p50: number
-  p99: number
-}
-
-const { values } = parseArgs({
-  options: {
-    requests: { type: 'string', default: '5000' },
-    connections: { type: 'string', default: '10' },
-    seconds: { type: 'string', default: '10' },
-  },
-})
-const limits = {
-  requests: Math.min(Number(values.requests), 200_000),
-  connections: Math.min(Number(values.connections), 256),
-  seconds: Math.min(Number(values.seconds), 60),
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]
-}
-
-/** withUndici keeps `connections` requests in flight until the request or time budget is spent. */
-async function withUndici(url: URL, expect: Expect, budget = limits.requests): Promise<Result> {
-  const pool = new Pool(url.origin, { connections: limits.connections, pipelining: 1 })
-  const path = url.pathname + url.search
-  const latencies: number[] = []
-  let started = 0
-  let errors = 0
-  const begin = performance.now()
-  const deadline = begin + limits.seconds * 1000
-  const worker = async () => {
-    while (started < budget && performance.now() < deadline) {
-      started++
-      const t0 = performance.now()
-      try {
-        const res = await pool.request({ path, method: 'GET' })
-        const body = Buffer.from(await res.body.arrayBuffer())
-        if (res.statusCode !== expect.status || (expect.bytes !== undefined && body.length !== expect.bytes)) errors++
-      } catch {
-        errors++
-      }
-      latencies.push(performance.now() - t0)
-    }
-  }
-  await Promise.all(Array.from({ length: limits.connections }, worker))
-  const seconds = (performance.now() - begin) / 1000
-  await pool.close()
-  latencies.sort((a, b) => a - b)
-  return {
-    tool: 'undici',
-    requests: latencies.length,
-    errors,
-    seconds,
-    rps: latencies.length / seconds,
-    p50: percentile(latencies, 50),
-    p99: percentile(latencies, 99),
-  }
-}
-
-interface AutocannonResult {
-  requests: { total: number; average: number }
-  latency: { p50: number; p99: number }
-  duration: number
-  errors: number
-  non2xx: number
-}
-type Autocannon = (opts: Record<string, unknown>) => Promise<AutocannonResult>
-
-async function loadAutocannon(): Promise<Autocannon | null> {
-  const name = 'autocannon' // a variable, so TypeScript does not require the optional package
-  try {
-    return ((await import(name)) as { default: Autocannon }).default
-  } catch {
-    return null
-  }
-}
-
-async function withAutocannon(autocannon: Autocannon, url: URL, expect: Expect): Promise<Result> {
-  const r = await autocannon({
-    url: url.toString(),
-    connections: limits.connections,
-    amount: limits.requests,
-    duration: limits.seconds,
+/** settings reads the command line; every option is bounded, so a run always ends. */
+function settings() {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      seconds: { type: 'string' },
+      warmup: { type: 'string' },
+      connections: { type: 'string' },
+      runs: { type: 'string' },
+      'cold-reps': { type: 'string' },
+      catalog: { type: 'string', default: 'both' },
+      only: { type: 'string' },
+    },
   })
-  return {
-    tool: 'autocannon',
-    requests: r.requests.total,
-    // autocannon counts redirects as non-2xx; they are the expected answer of redirect scenarios.
-    errors: r.errors + (expect.status < 300 ? r.non2xx : 0),
-    seconds: r.duration,
-    rps: r.requests.total / r.duration,
-    p50: r.latency.p50,
-    p99: r.latency.p99,
+  const quick = values.quick === true
+  const load: LoadOptions = {
+    seconds: int('seconds', values.seconds, quick ? 2 : 5, 1, 60),
+    warmupSeconds: int('warmup', values.warmup, 1, 1, 30),
+    connections: int('connections', values.connections, 32, 1, 1024),
+    runs: int('runs', values.runs, 3, 1, 9),
   }
+  const coldReps = int('cold-reps', values['cold-reps'], quick ? 3 : 5, 0, 20)
+  const kinds: Record<string, CatalogKind[]> = {
+    both: ['sqlite', 'postgres'],
+    sqlite: ['sqlite'],
+    postgres: ['postgres'],
+  }
+  const catalogs = kinds[values.catalog!]
+  if (!catalogs) throw new Error('--catalog must be both, sqlite or postgres')
+  const only = values.only?.toLowerCase()
+  const matches = (name: string) => !only || name.toLowerCase().includes(only)
+  const cases = CASES.filter((c) => matches(c.name))
+  const coldCases = coldReps === 0 ? [] : COLD_CASES.filter((c) => matches(c.name))
+  if (cases.length + coldCases.length === 0) throw new Error(`no case matches --only ${values.only}`)
+  // The draft releases each pool needs for the cold cases.
+  const drafts: Record<string, number> = {}
+  for (const c of coldCases) drafts[c.pool] = (drafts[c.pool] ?? 0) + coldReps
+  return { load, coldReps, catalogs, cases, coldCases, drafts }
 }
 
-/**
- * seedCatalog makes a LICENSED product `bench` with a PyPI package of 50 published releases, one verified wheel each
- * (the last tagged `latest`), and a license allowed to authenticate with its key; it returns the key.
- */
-async function seedCatalog(db: Executor, account: AccountRow): Promise<string> {
-  const product = await seedProduct(db, account, { code: 'bench' })
-  const pkg = await seedPackage(db, account, { product, key: 'bench-pkg', engine: 'pypi' })
-  const policy = await seedPolicy(db, account, { product, authenticationStrategy: 'LICENSE' })
-  const license = await seedLicense(db, account, { policy })
-  for (let i = 0; i < 50; i++) {
-    const release = await seedRelease(db, account, {
-      product,
-      package: pkg,
-      version: `1.${i}.0`,
-      status: 'PUBLISHED',
-      tag: i === 49 ? 'latest' : null,
-    })
-    await seedArtifact(db, account, { release, filename: `bench_pkg-1.${i}.0-py3-none-any.whl` })
-    await seedArtifact(db, account, { release, filename: 'bench.bin' })
-  }
-  return license.key
+function preflight(): void {
+  if (availableParallelism() < 2) throw new Error('the bench needs 2 CPUs: the targets run on CPU 0, wrk on CPU 1')
+  if (spawnSync('taskset', ['-V'], { stdio: 'ignore' }).error) throw new Error('taskset (util-linux) is missing')
+  ensureWrk()
 }
 
-async function main() {
-  const dir = await mkdtemp(join(tmpdir(), 'pkgway-bench-'))
-  const config = loadConfig({
-    env: {},
-    overrides: { host: '127.0.0.1', port: 0, dataDir: dir, logLevel: 'silent' },
+/** reportLog shows the gateway's log lines (JSON, warn level and above) before its directory goes away. */
+async function reportLog(file: string): Promise<void> {
+  const lines = (await readFile(file, 'utf8').catch(() => '')).split('\n').filter((l) => l.startsWith('{'))
+  if (lines.length === 0) return
+  process.stderr.write(
+    `bench: the gateway logged ${lines.length} warnings or errors; the last ones:\n${lines.slice(-5).join('\n')}\n`,
+  )
+}
+
+let stopping = false
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping) return
+    stopping = true
+    process.stderr.write(`\nbench: ${signal}, stopping everything it started\n`)
+    shutdown().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143))
   })
-  const services = await openServices(config)
-  const app = await buildApp({ config, ...services })
-  try {
-    const origin = await app.listen({ host: '127.0.0.1', port: 0 })
-    const blob = randomBytes(64 * 1024)
-    await services.blobs.write('artifacts/bench/release/blob-64k.bin', blob)
-    const blobUrl = await services.blobs.redirectUrl('artifacts/bench/release/blob-64k.bin', 'GET', {
-      baseUrl: `${origin}/`,
-      ttl: 3600,
-    })
-    const key = await seedCatalog(services.catalog.db, services.boot.account as never)
-    const scenarios: Array<[string, URL, Expect]> = [
-      ['GET /v1/ping', new URL('/v1/ping', origin), { status: 200, bytes: Buffer.byteLength('{"status":"ok"}') }],
-      ['GET signed blob (64 KiB)', new URL(blobUrl), { status: 200, bytes: blob.length }],
-      [
-        'GET PyPI project page (50 releases)',
-        new URL(`/v1/engines/pypi/simple/bench-pkg/?auth=license:${key}`, origin),
-        { status: 200 },
-      ],
-      [
-        'GET Raw engine redirect (license key)',
-        new URL(`/v1/engines/raw/bench/@bench-pkg/latest/bench.bin?auth=license:${key}`, origin),
-        { status: 303 },
-      ],
-    ]
-    const autocannon = await loadAutocannon()
-    console.log(
-      `pkgway bench: ${origin}, ${limits.connections} connections, at most ${limits.requests} requests or ${limits.seconds} s per scenario`,
-    )
-    const rows: Record<string, Record<string, string | number>> = {}
-    for (const [name, url, expected] of scenarios) {
-      // A short warm-up, so the first JIT and connection costs do not land in the numbers.
-      await withUndici(url, expected, Math.min(200, limits.requests))
-      const r = autocannon ? await withAutocannon(autocannon, url, expected) : await withUndici(url, expected)
-      rows[name] = {
-        tool: r.tool,
-        requests: r.requests,
-        errors: r.errors,
-        'req/s': Math.round(r.rps),
-        'p50 ms': Number(r.p50.toFixed(2)),
-        'p99 ms': Number(r.p99.toFixed(2)),
-      }
-    }
-    console.table(rows)
-  } finally {
-    await app.close()
-    await services.catalog.close()
-    await rm(dir, { recursive: true, force: true })
-  }
 }
 
-await main()
+async function main(): Promise<void> {
+  const began = Date.now()
+  const { load, coldReps, catalogs, cases, coldCases, drafts } = settings()
+  preflight()
+  if (catalogs.includes('postgres')) await checkPostgres()
+  const header = [
+    '## pkgway bench',
+    '',
+    ...machine(),
+    `- wrk -t1 -c${load.connections} -d${load.seconds}s, ${load.runs} runs per target after a ${load.warmupSeconds} s warm-up, medians; targets on CPU 0, wrk on CPU 1`,
+    '',
+  ]
+  const perCatalog = cases.length * (2 * load.warmupSeconds + 2 * load.runs * load.seconds) + 20
+  const minutes = Math.ceil((catalogs.length * perCatalog) / 60)
+  process.stderr.write(`bench: ${cases.length} cases on ${catalogs.join(' and ')}, about ${minutes} min\n`)
+  const warm: Array<{ kind: CatalogKind; results: CaseResult[] }> = []
+  const cold: Array<{ kind: CatalogKind; results: ColdResult[] }> = []
+  for (const kind of catalogs) {
+    process.stderr.write(`bench: ${kind}: seeding and starting the gateway\n`)
+    const gw = await startGateway(kind, drafts, [...PAGE_SIZES])
+    if (cases.length > 0) warm.push({ kind, results: await measureCases(gw, cases, load) })
+    if (coldCases.length > 0) {
+      process.stderr.write(`bench: ${kind}: cold cases\n`)
+      cold.push({ kind, results: await measureCold(gw, coldCases, coldReps) })
+    }
+    await reportLog(gw.log)
+    await runCleanup()
+  }
+  const out = [...header]
+  if (warm.length > 0) out.push(...warmTable(warm), '')
+  if (cold.length > 0) out.push(...coldTable(cold), '')
+  const end = loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')
+  out.push(`Took ${Math.round((Date.now() - began) / 1000)} s; load average at the end: ${end}.`)
+  process.stdout.write(`${out.join('\n')}\n`)
+}
+
+try {
+  await main()
+} catch (err) {
+  if (!stopping) process.stderr.write(`bench: ${(err as Error).message}\n`)
+  process.exitCode = 1
+} finally {
+  if (!stopping) await runCleanup()
+}
