@@ -50,8 +50,7 @@ export const pkgway: FastifyPluginAsync<PkgwayOptions> = async (fastify, opts) =
   fastify.get('/healthz', async (_request, reply) => reply.code(200).send({ status: 'ok' }))
 
   await fastify.register(workers)
-  const events = artifactEvents(fastify)
-  fastify.uploadListeners.push((key) => events.uploaded(key))
+  fastify.uploadGate = artifactEvents(fastify).gate
   await fastify.register(blobRoute)
 
   for (const scope of SCOPE_PREFIXES) {
@@ -113,6 +112,10 @@ export async function buildApp(
     routerOptions: { maxParamLength: 1024, ignoreDuplicateSlashes: true },
     frameworkErrors,
   })
+  // Bounds how long a client may hold a connection: its headers (slow-loris) and its whole request, upload bodies
+  // included. Stalled upload bodies end sooner, per storage.uploadIdleTimeoutMs (storage/blob-route.ts).
+  app.server.requestTimeout = opts.config.http.requestTimeoutMs
+  app.server.headersTimeout = opts.config.http.headersTimeoutMs
   await app.register(pkgway, opts)
   return app
 }

@@ -4,7 +4,7 @@ import { canManageProduct } from '../auth/policy.ts'
 import { requireAuth } from '../auth/plugin.ts'
 import { type Executor, isUuid, writeCatalog } from '../catalog/accounts.ts'
 import { newId, now } from '../catalog/db.ts'
-import { releasePrefix } from '../storage/keys.ts'
+import { releasePrefixes } from '../storage/keys.ts'
 import type { Channel, ReleaseRow } from '../catalog/types.ts'
 import { CHANNELS } from '../catalog/types.ts'
 import { channelMismatch, parseVersion } from '../catalog/versions.ts'
@@ -284,7 +284,7 @@ async function deleteRelease(request: FastifyRequest<{ Params: Params }>) {
     },
     'content',
   )
-  await removeBlobs(request, { prefixes: [releasePrefix(row.account_id, row.id)] })
+  await removeBlobs(request, { prefixes: releasePrefixes(row.account_id, row.id) })
 }
 
 export async function releaseRoutes(fastify: FastifyInstance) {
