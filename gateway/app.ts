@@ -13,6 +13,7 @@ import errorHandler, { sendJsonApiErrors, toJsonApiError } from './plugins/error
 import services from './plugins/services.ts'
 import workers from './plugins/workers.ts'
 import { api } from './api/index.ts'
+import { AuthThrottle } from './auth/throttle.ts'
 import { artifactEvents } from './api/artifact-events.ts'
 import { engines } from './engines/index.ts'
 import { SCOPE_PREFIXES } from './scopes.ts'
@@ -32,6 +33,7 @@ export interface PkgwayOptions {
  */
 export const pkgway: FastifyPluginAsync<PkgwayOptions> = async (fastify, opts) => {
   await fastify.register(services, { ...opts, mountPrefix: fastify.prefix })
+  fastify.decorate('authThrottle', new AuthThrottle(opts.config.authThrottle))
   await fastify.register(errorHandler)
   // JSON and JSON:API bodies; an empty body with a JSON Content-Type (body-less actions) is no body at all.
   const parseJson = fastify.getDefaultJsonParser('error', 'error')
