@@ -70,6 +70,16 @@ export function redactUrlSecrets(url: string): string {
   return url.replace(SECRET_PARAMS, '$1[redacted]')
 }
 
+/**
+ * loggedUrl is what request logs show of a URL: the matched route's pattern, never the raw path (a path segment may
+ * be a license key, as in `/v1/licenses/<key>`), and the query with credentials and signatures redacted.
+ */
+export function loggedUrl(request: FastifyRequest): string {
+  const q = request.url.indexOf('?')
+  const query = q === -1 ? '' : redactUrlSecrets(request.url.slice(q))
+  return `${request.routeOptions?.url ?? '[no route]'}${query}`
+}
+
 export function loggerOptions(config: PkgwayConfig): FastifyServerOptions['logger'] {
   return {
     level: config.logLevel,
@@ -81,7 +91,7 @@ export function loggerOptions(config: PkgwayConfig): FastifyServerOptions['logge
       req: (req: FastifyRequest) => ({
         id: req.id,
         method: req.method,
-        url: redactUrlSecrets(req.url),
+        url: loggedUrl(req),
         userAgent: req.headers['user-agent'],
       }),
     },
