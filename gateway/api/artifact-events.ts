@@ -55,9 +55,10 @@ export function artifactEvents(fastify: FastifyInstance) {
      */
     gate: (async (key, length) => {
       const ids = parseUploadKey(key)
-      const target = ids ? await findUpload(fastify.catalog.db, ids, key) : undefined
+      const target = ids ? await findUpload(fastify.catalog.db, ids) : undefined
       if (!target) throw notFound('No artifact is waiting for this upload', 'UPLOAD_NOT_FOUND')
-      if (target.status !== 'WAITING') throw uploadClosed(target.status)
+      // Its upload was taken already (and maybe verified and promoted): the URL is spent.
+      if (target.status !== 'WAITING' || target.upload_key !== key) throw uploadClosed(target.status)
       const maxBytes = target.filesize ?? fastify.config.storage.maxUploadSize
       if (length !== undefined && length > maxBytes) throw new UploadTooLargeError(maxBytes)
       if (length !== undefined && target.filesize !== null && length !== target.filesize) {

@@ -9,22 +9,26 @@ import type { ArtifactRow, Database } from './types.ts'
  * WAITING. Claiming moves it to PROCESSING, so a second PUT (or one racing the first) finds it taken.
  */
 
-export type UploadTarget = Pick<ArtifactRow, 'id' | 'account_id' | 'release_id' | 'status' | 'filesize'>
+export interface UploadTarget extends Pick<ArtifactRow, 'id' | 'account_id' | 'release_id' | 'status' | 'filesize'> {
+  /** Null once the upload was verified and promoted. */
+  upload_key: string | null
+}
 
-/** findUpload reads the artifact whose current upload key is key; undefined when there is none. */
+/** findUpload reads the artifact an upload key was made for; undefined when it is gone. */
 export async function findUpload(
   db: Kysely<Database>,
-  ids: { accountId: string; artifactId: string },
-  key: string,
+  ids: { accountId: string; releaseId: string; artifactId: string },
 ): Promise<UploadTarget | undefined> {
   const row = await db
     .selectFrom('artifacts')
-    .select(['id', 'account_id', 'release_id', 'status', 'filesize'])
+    .select(['id', 'account_id', 'release_id', 'status', 'filesize', 'upload_key'])
     .where('id', '=', ids.artifactId)
     .where('account_id', '=', ids.accountId)
-    .where('upload_key', '=', key)
+    .where('release_id', '=', ids.releaseId)
     .executeTakeFirst()
-  return row && { ...row, filesize: row.filesize === null ? null : Number(row.filesize) }
+  return (
+    row && { ...row, filesize: row.filesize === null ? null : Number(row.filesize), upload_key: row.upload_key ?? null }
+  )
 }
 
 /**

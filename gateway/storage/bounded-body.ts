@@ -9,11 +9,7 @@ export class UploadTooLargeError extends GatewayError {
 
 export class UploadIdleError extends GatewayError {
   constructor(readonly idleMs: number) {
-    super(
-      'UPLOAD_TIMEOUT',
-      `No upload data arrived for ${Math.round(idleMs / 1000)} seconds; the upload was ended`,
-      408,
-    )
+    super('UPLOAD_TIMEOUT', `No upload data arrived for ${idleMs / 1000} seconds; the upload was ended`, 408)
   }
 }
 
