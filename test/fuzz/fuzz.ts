@@ -112,6 +112,8 @@ async function seedCatalog(gw: TestGateway): Promise<{ know: Knowledge; protecte
       { kind: 'license', value: key },
     ],
     uploads: [],
+    downloads: [],
+    keep: new Set([product.id, release.id, artifact.id, license.id, key, policy.id, user.id, pkg.id]),
   }
   // The fuzzer may delete anything but the admin tokens it needs to keep reaching past 401.
   return { know, protectedIds: new Set(admin.map((t) => t.id)) }
@@ -121,6 +123,7 @@ async function seedCatalog(gw: TestGateway): Promise<{ know: Knowledge; protecte
 function learn(know: Knowledge, protectedIds: Set<string>, headers: Record<string, unknown>, body: Buffer): void {
   const location = headers.location
   if (typeof location === 'string' && location.includes('/v1/blobs/uploads/')) remember(know.uploads, location)
+  else if (typeof location === 'string' && location.includes('/v1/blobs/')) remember(know.downloads, location)
   if (!String(headers['content-type'] ?? '').includes('json') || body.length > 256 * 1024) return
   let doc: { data?: unknown }
   try {
@@ -193,8 +196,8 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
     const worker = async () => {
       while (report.sent < opts.count && Date.now() < deadline) {
         report.sent++
-        await one(gen.next())
         if (report.sent % 10_000 === 0) opts.progress?.(report.sent, report)
+        await one(gen.next())
       }
     }
     await Promise.all(Array.from({ length: opts.concurrency }, worker))

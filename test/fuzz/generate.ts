@@ -27,6 +27,10 @@ export interface Knowledge {
   /** Credentials that resolve (admin, product, license key, license token...). */
   credentials: Array<{ kind: 'bearer' | 'license'; value: string }>
   uploads: string[]
+  /** Download URLs (303 Locations) handed out. */
+  downloads: string[]
+  /** Ids never deleted, so the fuzzer keeps a catalog to reach into (it may change them otherwise). */
+  keep: Set<string>
 }
 
 export interface FuzzRequest {
@@ -135,6 +139,17 @@ export class Generator {
     ])
   }
 
+  /** download fetches a download URL handed out earlier, with conditional and range headers. */
+  #download(): FuzzRequest {
+    const url = new URL(this.r.pick(this.know.downloads), 'http://gateway')
+    const headers: Record<string, string> = {}
+    if (this.r.chance(0.5)) headers.range = this.r.pick(['bytes=0-0', 'bytes=-1', 'bytes=5-', 'bytes=9-1', 'bytes=x-'])
+    if (this.r.chance(0.2)) headers['if-none-match'] = this.r.pick(['"x"', '*'])
+    if (this.r.chance(0.2)) headers['if-range'] = '"x"'
+    const search = this.r.chance(0.9) ? url.search : url.search.replace(/sig=[^&]*/, 'sig=AAAA')
+    return { method: this.r.pick(['GET', 'HEAD', 'PUT', 'DELETE']), path: url.pathname + search, headers }
+  }
+
   /** next makes one request; now and then a PUT to an upload URL the API handed out. */
   next(): FuzzRequest {
     if (this.know.uploads.length > 0 && this.r.chance(0.03)) {
@@ -147,7 +162,11 @@ export class Generator {
         body: Buffer.alloc(size, this.r.int(256)),
       }
     }
-    const { method, path } = this.#route()
+    if (this.know.downloads.length > 0 && this.r.chance(0.03)) return this.#download()
+    const route = this.#route()
+    const path = route.path
+    const method =
+      route.method === 'DELETE' && [...this.know.keep].some((id) => path.includes(id)) ? 'GET' : route.method
     const headers: Record<string, string> = {}
     const authorization = this.#authorization()
     if (authorization !== undefined) headers.authorization = authorization
