@@ -53,15 +53,26 @@ const settings = z.strictObject({
       s3: s3Schema.optional(),
       /** Lifetime of presigned and gateway-signed download URLs, in seconds. */
       presignTtl: z.number().int().min(1).max(604800).default(900),
-      /** Lifetime of upload URLs, in seconds. */
-      uploadTtl: z.number().int().min(60).max(604800).default(3600),
+      /** Lifetime of upload URLs, in seconds: short, since an upload starts right after the artifact is created. */
+      uploadTtl: z.number().int().min(60).max(604800).default(900),
+      /** Most bytes a PUT through the gateway may carry when the artifact declared no size (5 GiB at most). */
+      maxUploadSize: z
+        .number()
+        .int()
+        .min(0)
+        .max(5 * 1024 ** 3)
+        .default(5 * 1024 ** 3),
+      /** An upload through the gateway that sends nothing for this long is ended with 408. */
+      uploadIdleTimeoutMs: z.number().int().min(100).max(3_600_000).default(60_000),
       /** `redirect`: clients get 303/307 to storage. `proxy`: the gateway streams the bytes itself. */
       delivery: z.enum(['redirect', 'proxy']).default('redirect'),
     })
     .default({
       kind: 'filesystem',
       presignTtl: 900,
-      uploadTtl: 3600,
+      uploadTtl: 900,
+      maxUploadSize: 5 * 1024 ** 3,
+      uploadIdleTimeoutMs: 60_000,
       delivery: 'redirect',
     })
     .refine((s) => s.kind !== 's3' || s.s3 !== undefined, {
@@ -81,6 +92,25 @@ const settings = z.strictObject({
       pollIntervalMs: z.number().int().min(10).max(60000).default(500),
     })
     .default({ inProcess: true, concurrency: 2, pollIntervalMs: 500 }),
+  http: z
+    .strictObject({
+      /** Longest time a whole request (an upload's body included) may take; 0 for no limit. */
+      requestTimeoutMs: z.number().int().min(0).max(86_400_000).default(3_600_000),
+      /** Longest time the request headers may take to arrive. */
+      headersTimeoutMs: z.number().int().min(1000).max(600_000).default(30_000),
+    })
+    .default({ requestTimeoutMs: 3_600_000, headersTimeoutMs: 30_000 })
+    .refine((h) => h.requestTimeoutMs === 0 || h.headersTimeoutMs <= h.requestTimeoutMs, {
+      message: 'headersTimeoutMs must not be longer than requestTimeoutMs',
+      path: ['headersTimeoutMs'],
+    }),
+  authThrottle: z
+    .strictObject({
+      /** Failed authentications a client address (or a credential prefix) may have per window before 429. */
+      maxFailures: z.number().int().min(1).max(1_000_000).default(20),
+      windowSeconds: z.number().int().min(1).max(86_400).default(60),
+    })
+    .default({ maxFailures: 20, windowSeconds: 60 }),
   pypi: z
     .strictObject({
       passthrough: z.enum(['redirect', 'proxy', 'off']).default('redirect'),
@@ -116,6 +146,8 @@ export const envBindings: ReadonlyArray<readonly [string, readonly string[], Env
   ['PKGWAY_STORAGE_DELIVERY', ['storage', 'delivery'], 'string'],
   ['PKGWAY_PRESIGN_TTL', ['storage', 'presignTtl'], 'int'],
   ['PKGWAY_UPLOAD_TTL', ['storage', 'uploadTtl'], 'int'],
+  ['PKGWAY_MAX_UPLOAD_SIZE', ['storage', 'maxUploadSize'], 'int'],
+  ['PKGWAY_UPLOAD_IDLE_TIMEOUT_MS', ['storage', 'uploadIdleTimeoutMs'], 'int'],
   ['PKGWAY_S3_BUCKET', ['storage', 's3', 'bucket'], 'string'],
   ['PKGWAY_S3_REGION', ['storage', 's3', 'region'], 'string'],
   ['PKGWAY_S3_ENDPOINT', ['storage', 's3', 'endpoint'], 'string'],
@@ -130,6 +162,10 @@ export const envBindings: ReadonlyArray<readonly [string, readonly string[], Env
   ['PKGWAY_WORKERS_IN_PROCESS', ['workers', 'inProcess'], 'bool'],
   ['PKGWAY_WORKERS_CONCURRENCY', ['workers', 'concurrency'], 'int'],
   ['PKGWAY_WORKERS_POLL_INTERVAL_MS', ['workers', 'pollIntervalMs'], 'int'],
+  ['PKGWAY_REQUEST_TIMEOUT_MS', ['http', 'requestTimeoutMs'], 'int'],
+  ['PKGWAY_HEADERS_TIMEOUT_MS', ['http', 'headersTimeoutMs'], 'int'],
+  ['PKGWAY_AUTH_MAX_FAILURES', ['authThrottle', 'maxFailures'], 'int'],
+  ['PKGWAY_AUTH_FAILURE_WINDOW', ['authThrottle', 'windowSeconds'], 'int'],
   ['PKGWAY_PYPI_PASSTHROUGH', ['pypi', 'passthrough'], 'string'],
   ['PKGWAY_PYPI_UPSTREAM', ['pypi', 'upstream'], 'string'],
   ['PKGWAY_PYPI_UPSTREAM_TIMEOUT_MS', ['pypi', 'upstreamTimeoutMs'], 'int'],

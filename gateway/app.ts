@@ -13,6 +13,7 @@ import errorHandler, { sendJsonApiErrors, toJsonApiError } from './plugins/error
 import services from './plugins/services.ts'
 import workers from './plugins/workers.ts'
 import { api } from './api/index.ts'
+import { AuthThrottle } from './auth/throttle.ts'
 import { artifactEvents } from './api/artifact-events.ts'
 import { engines } from './engines/index.ts'
 import { SCOPE_PREFIXES } from './scopes.ts'
@@ -32,6 +33,7 @@ export interface PkgwayOptions {
  */
 export const pkgway: FastifyPluginAsync<PkgwayOptions> = async (fastify, opts) => {
   await fastify.register(services, { ...opts, mountPrefix: fastify.prefix })
+  fastify.decorate('authThrottle', new AuthThrottle(opts.config.authThrottle))
   await fastify.register(errorHandler)
   // JSON and JSON:API bodies; an empty body with a JSON Content-Type (body-less actions) is no body at all.
   const parseJson = fastify.getDefaultJsonParser('error', 'error')
@@ -50,8 +52,7 @@ export const pkgway: FastifyPluginAsync<PkgwayOptions> = async (fastify, opts) =
   fastify.get('/healthz', async (_request, reply) => reply.code(200).send({ status: 'ok' }))
 
   await fastify.register(workers)
-  const events = artifactEvents(fastify)
-  fastify.uploadListeners.push((key) => events.uploaded(key))
+  fastify.uploadGate = artifactEvents(fastify).gate
   await fastify.register(blobRoute)
 
   for (const scope of SCOPE_PREFIXES) {
@@ -69,6 +70,16 @@ export function redactUrlSecrets(url: string): string {
   return url.replace(SECRET_PARAMS, '$1[redacted]')
 }
 
+/**
+ * loggedUrl is what request logs show of a URL: the matched route's pattern, never the raw path (a path segment may
+ * be a license key, as in `/v1/licenses/<key>`), and the query with credentials and signatures redacted.
+ */
+export function loggedUrl(request: FastifyRequest): string {
+  const q = request.url.indexOf('?')
+  const query = q === -1 ? '' : redactUrlSecrets(request.url.slice(q))
+  return `${request.routeOptions?.url ?? '[no route]'}${query}`
+}
+
 export function loggerOptions(config: PkgwayConfig): FastifyServerOptions['logger'] {
   return {
     level: config.logLevel,
@@ -80,7 +91,7 @@ export function loggerOptions(config: PkgwayConfig): FastifyServerOptions['logge
       req: (req: FastifyRequest) => ({
         id: req.id,
         method: req.method,
-        url: redactUrlSecrets(req.url),
+        url: loggedUrl(req),
         userAgent: req.headers['user-agent'],
       }),
     },
@@ -113,6 +124,10 @@ export async function buildApp(
     routerOptions: { maxParamLength: 1024, ignoreDuplicateSlashes: true },
     frameworkErrors,
   })
+  // Bounds how long a client may hold a connection: its headers (slow-loris) and its whole request, upload bodies
+  // included. Stalled upload bodies end sooner, per storage.uploadIdleTimeoutMs (storage/blob-route.ts).
+  app.server.requestTimeout = opts.config.http.requestTimeoutMs
+  app.server.headersTimeout = opts.config.http.headersTimeoutMs
   await app.register(pkgway, opts)
   return app
 }

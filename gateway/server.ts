@@ -54,8 +54,7 @@ export async function startServer(
   app.addHook('onClose', async () => {
     await closeCatalog(catalog)
   })
-  app.server.requestTimeout = 0 // uploads of large artifacts stream for as long as they need
-  app.server.headersTimeout = 30_000
+  // Request and header timeouts are set by buildApp (config.http); idle keep-alive connections close after 65 s.
   app.server.keepAliveTimeout = 65_000
   const url = await app.listen({ host: config.host, port: config.port })
   if (opts.handleSignals !== false) {

@@ -2,16 +2,29 @@ import type { FastifyInstance } from 'fastify'
 import { type Executor, writeCatalog } from '../catalog/accounts.ts'
 import { now } from '../catalog/db.ts'
 import type { ArtifactRow } from '../catalog/types.ts'
-import { parseArtifactKey } from '../storage/keys.ts'
+import { findUpload, setUploadStatus } from '../catalog/uploads.ts'
+import { GatewayError, notFound } from '../errors.ts'
+import type { UploadGate } from '../plugins/services.ts'
+import { UploadTooLargeError } from '../storage/bounded-body.ts'
+import { parseUploadKey } from '../storage/keys.ts'
 import { enqueueProcessUpload, enqueueWaitForUpload } from '../../workers/kinds.ts'
 
+const uploadClosed = (status: string) =>
+  new GatewayError(
+    'UPLOAD_CLOSED',
+    `This upload URL accepts one upload while its artifact is WAITING; the artifact is ${status}`,
+    409,
+  )
+
 /**
- * What happens to an artifact's bytes after the API creates it: processing jobs are enqueued in the same
- * transaction as the change that causes them, so a crash never loses one.
- * - filesystem store: the gateway receives the PUT itself and enqueues `process-upload` when it completes;
+ * What happens to an artifact's bytes after the API creates it:
+ * - uploads through the gateway's signed PUT route (filesystem store, and unsized uploads on any store): the route
+ *   asks `gate`, which claims the artifact (WAITING → PROCESSING) and enqueues `process-upload` once the bytes are
+ *   stored (a gateway that dies mid-upload leaves the artifact PROCESSING: delete it and upload again);
  * - presigned stores (S3): the gateway never sees the PUT, so `wait-for-upload` polls for the object.
- * Bytes that change after verification (a second PUT, an edited size or checksum) are verified again: the
- * artifact goes back to PROCESSING, which no customer is ever served, until the worker has checked them.
+ * Either way the bytes land at the artifact's upload key, and the worker promotes them to the served key only after
+ * verifying them: verified bytes are final. An edited size or checksum re-verifies the bytes already stored (the
+ * artifact goes back to PROCESSING, which no customer is ever served, until the worker has checked them).
  */
 export function artifactEvents(fastify: FastifyInstance) {
   /**
@@ -36,26 +49,38 @@ export function artifactEvents(fastify: FastifyInstance) {
     async changed(db: Executor, row: ArtifactRow) {
       if (row.status !== 'WAITING') await reverify(db, row)
     },
-    /** uploaded is the signed PUT route's listener: the object at key is complete. */
-    async uploaded(key: string) {
-      const parsed = parseArtifactKey(key)
-      if (!parsed) return
-      await writeCatalog(
-        fastify.catalog.db,
-        parsed.accountId,
-        async (trx) => {
-          const row = await trx
-            .selectFrom('artifacts')
-            .select(['id', 'account_id', 'status'])
-            .where('account_id', '=', parsed.accountId)
-            .where('release_id', '=', parsed.releaseId)
-            .where('filename', '=', parsed.filename)
-            .executeTakeFirst()
-          if (row) await reverify(trx, row)
+    /**
+     * gate is the signed PUT route's {@link UploadGate}: an artifact's upload key takes one PUT, while the artifact
+     * is WAITING, of at most its declared size (else `storage.maxUploadSize`). A PUT that breaks off fails it.
+     */
+    gate: (async (key, length) => {
+      const ids = parseUploadKey(key)
+      const target = ids ? await findUpload(fastify.catalog.db, ids) : undefined
+      if (!target) throw notFound('No artifact is waiting for this upload', 'UPLOAD_NOT_FOUND')
+      // Its upload was taken already (and maybe verified and promoted): the URL is spent.
+      if (target.status !== 'WAITING' || target.upload_key !== key) throw uploadClosed(target.status)
+      const maxBytes = target.filesize ?? fastify.config.storage.maxUploadSize
+      if (length !== undefined && length > maxBytes) throw new UploadTooLargeError(maxBytes)
+      if (length !== undefined && target.filesize !== null && length !== target.filesize) {
+        throw new GatewayError(
+          'UPLOAD_SIZE_MISMATCH',
+          `The artifact declared ${target.filesize} bytes; this upload has ${length}`,
+          400,
+        )
+      }
+      if (!(await setUploadStatus(fastify.catalog.db, target, key, 'WAITING', 'PROCESSING'))) {
+        throw uploadClosed('PROCESSING')
+      }
+      return {
+        maxBytes,
+        async stored() {
+          await enqueueProcessUpload(fastify.catalog.db, target)
+          fastify.workers?.wake()
         },
-        'content',
-      )
-      fastify.workers?.wake()
-    },
+        async broken(reason) {
+          await setUploadStatus(fastify.catalog.db, target, key, 'PROCESSING', 'FAILED', `upload failed: ${reason}`)
+        },
+      }
+    }) satisfies UploadGate,
   }
 }

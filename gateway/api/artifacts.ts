@@ -8,7 +8,7 @@ import type { ArtifactRow } from '../catalog/types.ts'
 import { badRequest, forbidden } from '../errors.ts'
 import { validateKey } from '../storage/blob-store.ts'
 import { proxyBlob } from '../storage/delivery.ts'
-import { artifactKey } from '../storage/keys.ts'
+import { artifactKey, sealedKey, uploadKey } from '../storage/keys.ts'
 import { signedBlobUrl } from '../storage/signed-url.ts'
 import { artifactEvents } from './artifact-events.ts'
 import { removeBlobs } from './blob-cleanup.ts'
@@ -112,8 +112,10 @@ async function createArtifact(request: FastifyRequest, reply: FastifyReply) {
     )
   }
   const ts = now()
+  const id = newId()
+  const upload = uploadKey(request.account.id, release.id, id)
   const row: ArtifactRow = {
-    id: newId(),
+    id,
     account_id: request.account.id,
     release_id: release.id,
     filename,
@@ -131,6 +133,7 @@ async function createArtifact(request: FastifyRequest, reply: FastifyReply) {
     metadata: a.metadata === undefined ? '{}' : metadataIn(a.metadata, '/data/attributes/metadata'),
     created_at: ts,
     updated_at: ts,
+    upload_key: upload,
   }
   await writeCatalog(
     db,
@@ -149,14 +152,14 @@ async function createArtifact(request: FastifyRequest, reply: FastifyReply) {
     'content',
   )
   const { blobs, config, signingSecret } = request.server
-  const key = artifactKey(row.account_id, row.release_id, row.filename)
   // The keygen CLI PUTs to this URL verbatim: it must be absolute. see: ../shared/spec/keygen-cli-wire.md §4
   const baseUrl = request.server.absoluteBase(request)
   // Without a declared size the keygen CLI PUTs with chunked encoding (it does so for empty files), which S3
   // refuses; such uploads go through the gateway's own signed PUT route, which streams them into any store.
+  // Either URL names the artifact's upload key, never the served one: the worker promotes the bytes once verified.
   const url = row.filesize
-    ? await blobs.uploadUrl(key, { baseUrl })
-    : signedBlobUrl(signingSecret, baseUrl, 'PUT', key, config.storage.uploadTtl)
+    ? await blobs.uploadUrl(upload, { baseUrl, size: row.filesize })
+    : signedBlobUrl(signingSecret, baseUrl, 'PUT', upload, config.storage.uploadTtl)
   // Echo filesize and filetype exactly as sent: the keygen CLI decodes them into its upload request, and the
   // echoed filesize becomes the PUT's Content-Length. see: ../shared/spec/keygen-cli-wire.md §2.2
   const doc = artifactResource(row, {
@@ -294,7 +297,9 @@ export async function artifactRoutes(fastify: FastifyInstance) {
       },
       'content',
     )
-    await removeBlobs(request, { keys: [artifactKey(row.account_id, row.release_id, row.filename)] })
+    const keys = [artifactKey(row.account_id, row.release_id, row.filename)]
+    if (row.upload_key) keys.push(row.upload_key, sealedKey(row.upload_key))
+    await removeBlobs(request, { keys })
     return reply.code(204).send()
   })
 }

@@ -34,6 +34,9 @@ import { licenseResource, tokenResource } from './serializers.ts'
 import { tokenAttrs } from './token-attrs.ts'
 import { insertUnique } from './unique.ts'
 
+/** Shortest custom license key accepted. */
+const MIN_KEY_LENGTH = 16
+
 /** Licenses: the keys customers download with; managed by admins and by their product. */
 
 /** generateLicenseKey makes Keygen's shape: 32 hex characters ending in "v3", upper-cased, in groups of six. */
@@ -83,8 +86,14 @@ export async function licenseRoutes(fastify: FastifyInstance) {
     return { ...row, ...full }
   }
   const checkKey = async (accountId: string, key: string, selfId?: string) => {
-    if (key.length < 6)
-      throw unprocessableAttr('KEY_TOO_SHORT', 'is too short (minimum is 6 characters)', '/data/attributes/key')
+    // A license key is a credential: a short custom key could be guessed (Keygen allows 6 characters).
+    if (key.length < MIN_KEY_LENGTH) {
+      throw unprocessableAttr(
+        'KEY_TOO_SHORT',
+        `is too short (minimum is ${MIN_KEY_LENGTH} characters)`,
+        '/data/attributes/key',
+      )
+    }
     const other = await licenseIdByKey(db, accountId, key)
     if (other && other.id !== selfId)
       throw unprocessableAttr('KEY_TAKEN', 'has already been taken', '/data/attributes/key')

@@ -1,4 +1,4 @@
-import { releasePrefix } from '../storage/keys.ts'
+import { releasePrefixes } from '../storage/keys.ts'
 import { productByAlias } from '../catalog/aliases.ts'
 import { removeBlobs } from './blob-cleanup.ts'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
@@ -138,7 +138,7 @@ export async function productRoutes(fastify: FastifyInstance) {
       await deleteProduct(trx, product.id)
     })
     // The rows cascade; their stored objects go too, as when a release is deleted.
-    await removeBlobs(request, { prefixes: releases.map((r) => releasePrefix(product.account_id, r.id)) })
+    await removeBlobs(request, { prefixes: releases.flatMap((r) => releasePrefixes(product.account_id, r.id)) })
     return reply.code(204).send()
   })
 }

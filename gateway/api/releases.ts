@@ -14,7 +14,7 @@ import {
   releaseIdWithVersion,
   updateRelease as updateReleaseRow,
 } from '../catalog/releases.ts'
-import { releasePrefix } from '../storage/keys.ts'
+import { releasePrefixes } from '../storage/keys.ts'
 import type { Channel, ReleaseRow } from '../catalog/types.ts'
 import { CHANNELS } from '../catalog/types.ts'
 import { channelMismatch, parseVersion } from '../catalog/versions.ts'
@@ -267,7 +267,7 @@ async function deleteRelease(request: FastifyRequest<{ Params: Params }>) {
     },
     'content',
   )
-  await removeBlobs(request, { prefixes: [releasePrefix(row.account_id, row.id)] })
+  await removeBlobs(request, { prefixes: releasePrefixes(row.account_id, row.id) })
 }
 
 export async function releaseRoutes(fastify: FastifyInstance) {

@@ -67,7 +67,10 @@ async function authenticate(fastify: FastifyInstance, opts: AuthenticateOptions)
       request.principal = ANONYMOUS
       return
     }
-    request.principal = await model.principal(request.account, credentials, { realm, challenge: fallback })
+    // Failed authentications are counted per address and credential prefix; past the budget, 429 (throttle.ts).
+    request.principal = await fastify.authThrottle.guard(request.ip, credentials, () =>
+      model.principal(request.account, credentials, { realm, challenge: fallback }),
+    )
   })
 }
 

@@ -6,6 +6,7 @@ import { Kysely, type Migration, type MigrationProvider, Migrator, PostgresDiale
 import pg from 'pg'
 import * as m001 from './migrations/001-initial.ts'
 import * as m002 from './migrations/002-revisions.ts'
+import * as m003 from './migrations/003-upload-keys.ts'
 import { RevisionFeed, registerFeed } from './revision-feed.ts'
 import type { Database } from './types.ts'
 
@@ -30,7 +31,7 @@ export class CatalogError extends Error {
   }
 }
 
-const migrations: Record<string, Migration> = { '001-initial': m001, '002-revisions': m002 }
+const migrations: Record<string, Migration> = { '001-initial': m001, '002-revisions': m002, '003-upload-keys': m003 }
 
 const provider: MigrationProvider = { getMigrations: async () => migrations }
 

@@ -120,6 +120,8 @@ export interface ArtifactRow extends Stamped {
   sha256: string | null
   sha512: string | null
   metadata: string
+  /** Key of the upload attempt until it is verified and promoted (storage/keys.ts); null afterwards. */
+  upload_key?: string | null
 }
 
 export interface ManifestRow extends Stamped {

@@ -7,8 +7,21 @@ import { ReadModel } from '../read-model/read-model.ts'
 import type { BlobInfo, BlobStore } from '../storage/blob-store.ts'
 import { withUrlReuse } from '../storage/url-reuse.ts'
 
-/** Called after the gateway's signed PUT route stored an object (upload processing hooks in here). */
-export type UploadListener = (key: string, info: BlobInfo) => Promise<void>
+/** What the gateway's signed PUT route may accept for one upload key, and where it reports the outcome. */
+export interface UploadClaim {
+  /** Most bytes the PUT may carry: the declared size, else `storage.maxUploadSize`. */
+  maxBytes: number
+  /** The bytes are stored at the upload key. */
+  stored(info: BlobInfo): Promise<void>
+  /** The PUT broke off; the upload attempt is spent. */
+  broken(reason: string): Promise<void>
+}
+
+/**
+ * UploadGate claims an upload key for one PUT carrying `length` bytes (undefined when chunked); it throws the error
+ * to answer (404 no such upload, 409 not waiting for one, 413 too large) instead of claiming.
+ */
+export type UploadGate = (key: string, length: number | undefined) => Promise<UploadClaim>
 
 export interface Services {
   config: PkgwayConfig
@@ -27,7 +40,8 @@ declare module 'fastify' {
     readModel: ReadModel
     /** Path prefix the gateway is mounted under ('' when it runs alone). */
     mountPrefix: string
-    uploadListeners: UploadListener[]
+    /** Decides which PUTs the signed blob route accepts (set by the API: artifacts' upload attempts). */
+    uploadGate: UploadGate | null
     /**
      * Base of every link and redirect to the gateway itself, ending in '/': `publicUrl` when configured, else
      * the path-absolute mount prefix (`/` or `/dist/`), so that no link ever names a host the client chose.
@@ -49,7 +63,7 @@ async function services(fastify: FastifyInstance, opts: Services & { mountPrefix
   fastify.decorate('blobs', withUrlReuse(opts.blobs, opts.config.storage.presignTtl))
   fastify.decorate('signingSecret', opts.signingSecret)
   fastify.decorate('mountPrefix', opts.mountPrefix)
-  fastify.decorate('uploadListeners', [] as UploadListener[])
+  fastify.decorate('uploadGate', null as UploadGate | null)
   fastify.decorate('readModel', new ReadModel(opts.catalog.db, opts.catalog.revisions))
   const configured = opts.config.publicUrl ? opts.config.publicUrl.replace(/\/*$/, '/') : null
   fastify.decorate('linkBase', configured ?? `${opts.mountPrefix}/`)

@@ -1,6 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { GatewayError } from '../errors.ts'
-import { SizeMismatchError, validateKey } from './blob-store.ts'
+import type { Readable } from 'node:stream'
+import { type BlobInfo, SizeMismatchError, validateKey } from './blob-store.ts'
+import { boundedBody } from './bounded-body.ts'
 import { serveBlob } from './serve-blob.ts'
 import { BLOB_ROUTE, verifySignedBlob } from './signed-url.ts'
 
@@ -22,7 +24,9 @@ function signedKey(fastify: FastifyInstance, request: BlobRequest): string {
 
 /**
  * blobRoute serves gateway-signed URLs for stores that cannot presign (filesystem): GET/HEAD with Range and
- * ETag, and PUT, which answers exactly 200 because the keygen CLI treats any other status as a failure.
+ * ETag, and PUT, which answers exactly 200 because the keygen CLI treats any other status as a failure. A PUT is
+ * accepted once, while {@link FastifyInstance.uploadGate} lets it, and is cut off past the bytes it may carry or
+ * when the client stalls (`storage.uploadIdleTimeoutMs`).
  * see: ../shared/spec/keygen-cli-wire.md §3.3–3.4
  */
 export async function blobRoute(fastify: FastifyInstance) {
@@ -37,19 +41,33 @@ export async function blobRoute(fastify: FastifyInstance) {
     return serveBlob(fastify.blobs, key, request, reply, { filename })
   })
 
+  // A refused or broken upload leaves unread bytes on the connection: close it rather than read them all.
+  fastify.addHook('onSend', async (request, reply) => {
+    if (request.method === 'PUT' && reply.statusCode >= 400) reply.header('Connection', 'close')
+  })
+
   fastify.put(`/${BLOB_ROUTE}*`, async (request: BlobRequest, reply: FastifyReply) => {
     const key = signedKey(fastify, request)
     const declared = request.headers['content-length']
     const size = declared !== undefined && /^\d+$/.test(declared) ? Number(declared) : undefined
-    const body = request.body as NodeJS.ReadableStream | undefined
-    let info: Awaited<ReturnType<typeof fastify.blobs.write>>
+    if (!fastify.uploadGate) throw new GatewayError('UPLOAD_CLOSED', 'This URL accepts no uploads', 409)
+    const claim = await fastify.uploadGate(key, size)
+    const raw = request.body as Readable | undefined
+    const body = raw
+      ? boundedBody(raw, { maxBytes: claim.maxBytes, idleMs: fastify.config.storage.uploadIdleTimeoutMs })
+      : Buffer.alloc(0)
+    let info: BlobInfo
     try {
-      info = await fastify.blobs.write(key, (body ?? Buffer.alloc(0)) as never, { size })
+      info = await fastify.blobs.write(key, body, { size })
     } catch (err) {
-      if (err instanceof SizeMismatchError) throw new GatewayError('UPLOAD_INCOMPLETE', err.message, 400)
-      throw err
+      const failure =
+        err instanceof SizeMismatchError ? new GatewayError('UPLOAD_INCOMPLETE', err.message, 400) : (err as Error)
+      await claim.broken(
+        failure instanceof GatewayError && failure.statusCode < 500 ? failure.message : 'storage failed',
+      )
+      throw failure
     }
-    for (const listener of fastify.uploadListeners) await listener(key, info)
+    await claim.stored(info)
     return reply.code(200).header('ETag', info.etag).send()
   })
 }

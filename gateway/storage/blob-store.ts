@@ -33,6 +33,8 @@ export interface UrlOptions {
   baseUrl: string
   /** Suggested download filename (Content-Disposition). */
   filename?: string
+  /** Exact size of an upload: stores that presign sign it into the URL, so no other length is accepted. */
+  size?: number
 }
 
 /**
@@ -48,6 +50,13 @@ export interface BlobStore {
   read(key: string, opts?: ReadOptions): Promise<Readable>
   /** Write stores body at key; the object becomes visible only once it is complete and of the expected size. */
   write(key: string, body: Readable | Buffer, opts?: WriteOptions): Promise<BlobInfo>
+  /**
+   * Copy stores a copy of the object at from under to, replacing what was there at once (readers see the old
+   * object or the new one, never a part); throws BlobNotFoundError when from is missing.
+   */
+  copy(from: string, to: string, opts?: { signal?: AbortSignal }): Promise<BlobInfo>
+  /** Move is {@link copy} followed by deleting from (a rename where the backend has one). */
+  move(from: string, to: string, opts?: { signal?: AbortSignal }): Promise<BlobInfo>
   /** Delete removes the object at key; deleting a missing object succeeds. */
   delete(key: string): Promise<void>
   /** List yields every key under prefix. */

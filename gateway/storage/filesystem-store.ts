@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto'
 import { createReadStream, createWriteStream } from 'node:fs'
-import { mkdir, open, readdir, rename, rm, rmdir, stat, unlink } from 'node:fs/promises'
+import { constants, copyFile, mkdir, open, readdir, rename, rm, rmdir, stat, unlink } from 'node:fs/promises'
 import { dirname, join, relative, resolve, sep } from 'node:path'
 import { Readable, Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
+import { GatewayError } from '../errors.ts'
 import {
   type BlobInfo,
   BlobNotFoundError,
@@ -103,7 +104,8 @@ export class FilesystemStore implements BlobStore {
       await rename(tmp, path)
     } catch (err) {
       await rm(tmp, { force: true })
-      if (err instanceof SizeMismatchError) throw err
+      // Size mismatches and the body's own errors (too large, stalled, aborted) are the client's, not the store's.
+      if (err instanceof GatewayError) throw err
       if ((err as Error).name === 'AbortError') throw err
       throw new BlobStoreError(
         this.name,
@@ -112,6 +114,36 @@ export class FilesystemStore implements BlobStore {
       )
     }
     return this.stat(key)
+  }
+
+  async copy(from: string, to: string): Promise<BlobInfo> {
+    const source = this.path(from)
+    const target = this.path(to)
+    const tmp = join(this.root, TMP_DIR, randomUUID())
+    try {
+      await mkdir(dirname(tmp), { recursive: true })
+      // A reflink where the file system has them, else a kernel-side copy; renamed into place in one step.
+      await copyFile(source, tmp, constants.COPYFILE_FICLONE)
+      await mkdir(dirname(target), { recursive: true })
+      await rename(tmp, target)
+    } catch (err) {
+      await rm(tmp, { force: true })
+      this.fail(err, from)
+    }
+    return this.stat(to)
+  }
+
+  async move(from: string, to: string): Promise<BlobInfo> {
+    const source = this.path(from)
+    const target = this.path(to)
+    try {
+      if (!(await stat(source)).isFile()) throw Object.assign(new Error('not a file'), { code: 'ENOENT' })
+      await mkdir(dirname(target), { recursive: true })
+      await rename(source, target)
+    } catch (err) {
+      this.fail(err, from)
+    }
+    return this.stat(to)
   }
 
   async delete(key: string): Promise<void> {

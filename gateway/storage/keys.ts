@@ -4,8 +4,16 @@
  *   artifacts/
  *     <account id>/
  *       <release id>/
- *         <artifact filename>          the uploaded file (filename may contain `/`)
+ *         <artifact filename>          the served, verified file (filename may contain `/`)
  *         blobs/sha256/<hex>           OCI blobs ingested from an image tarball (descriptors' content_path)
+ *   uploads/
+ *     <account id>/
+ *       <release id>/
+ *         <artifact id>                what a client PUT (the one upload attempt of the artifact); never served
+ *         <artifact id>.sealed         the worker's own copy of it, verified, then copied to the served key
+ *
+ * Clients only ever write under `uploads/`: bytes reach `artifacts/` when the worker promotes a sealed upload it has
+ * verified, so no reader sees unverified bytes under a served key.
  */
 
 export function artifactKey(accountId: string, releaseId: string, filename: string): string {
@@ -16,8 +24,26 @@ export function releasePrefix(accountId: string, releaseId: string): string {
   return `artifacts/${accountId}/${releaseId}/`
 }
 
-/** parseArtifactKey recovers account, release and filename from a key written by {@link artifactKey}. */
-export function parseArtifactKey(key: string): { accountId: string; releaseId: string; filename: string } | null {
-  const m = /^artifacts\/([^/]+)\/([^/]+)\/(.+)$/.exec(key)
-  return m ? { accountId: m[1], releaseId: m[2], filename: m[3] } : null
+/** releasePrefixes lists every prefix a release's objects live under: served files and pending uploads. */
+export function releasePrefixes(accountId: string, releaseId: string): string[] {
+  return [releasePrefix(accountId, releaseId), `uploads/${accountId}/${releaseId}/`]
+}
+
+/** uploadKey is where a client PUTs the bytes of an artifact (its upload attempt). */
+export function uploadKey(accountId: string, releaseId: string, artifactId: string): string {
+  return `uploads/${accountId}/${releaseId}/${artifactId}`
+}
+
+/** sealedKey is the worker's private copy of an upload, which no upload URL names. */
+export function sealedKey(upload: string): string {
+  return `${upload}.sealed`
+}
+
+const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}'
+const UPLOAD_KEY = new RegExp(`^uploads/([^/]+)/([^/]+)/(${UUID})$`)
+
+/** parseUploadKey recovers account, release and artifact from a key written by {@link uploadKey} (not a sealed one). */
+export function parseUploadKey(key: string): { accountId: string; releaseId: string; artifactId: string } | null {
+  const m = UPLOAD_KEY.exec(key)
+  return m ? { accountId: m[1], releaseId: m[2], artifactId: m[3] } : null
 }

@@ -1,5 +1,6 @@
 import { type Readable, Transform } from 'node:stream'
 import {
+  CopyObjectCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadBucketCommand,
@@ -23,6 +24,7 @@ import {
   validateKey,
   type WriteOptions,
 } from './blob-store.ts'
+import { encodeKeyPath } from './signed-url.ts'
 
 export interface S3StoreOptions {
   bucket: string
@@ -62,8 +64,8 @@ function clientConfig(opts: S3StoreOptions, endpoint: string | undefined): S3Cli
 
 /**
  * S3Store keeps blobs in an S3 bucket (or any S3-compatible server) under an optional key prefix.
- * Downloads and uploads are presigned; only the host is signed, never Content-Type, because clients such
- * as the keygen CLI pick their own.
+ * Downloads and uploads are presigned; the host is signed, and Content-Length when an upload's size is known,
+ * never Content-Type, because clients such as the keygen CLI pick their own.
  */
 export class S3Store implements BlobStore {
   readonly name = 's3'
@@ -162,6 +164,25 @@ export class S3Store implements BlobStore {
     return this.stat(key)
   }
 
+  async copy(from: string, to: string, opts: { signal?: AbortSignal } = {}): Promise<BlobInfo> {
+    // A server-side copy: atomic, and the bytes never travel through the gateway.
+    const CopySource = `${this.opts.bucket}/${encodeKeyPath(this.objectKey(from))}`
+    try {
+      await this.client.send(new CopyObjectCommand({ Bucket: this.opts.bucket, Key: this.objectKey(to), CopySource }), {
+        abortSignal: opts.signal,
+      })
+    } catch (err) {
+      this.toStoreError(err, from)
+    }
+    return this.stat(to)
+  }
+
+  async move(from: string, to: string, opts: { signal?: AbortSignal } = {}): Promise<BlobInfo> {
+    const info = await this.copy(from, to, opts)
+    await this.delete(from)
+    return info
+  }
+
   async delete(key: string): Promise<void> {
     try {
       await this.client.send(new DeleteObjectCommand({ Bucket: this.opts.bucket, Key: this.objectKey(key) }))
@@ -202,7 +223,12 @@ export class S3Store implements BlobStore {
   }
 
   async uploadUrl(key: string, opts: UrlOptions): Promise<string> {
-    const command = new PutObjectCommand({ Bucket: this.opts.bucket, Key: this.objectKey(key) })
+    // A declared size is signed as Content-Length: S3 then refuses a body of any other length.
+    const command = new PutObjectCommand({
+      Bucket: this.opts.bucket,
+      Key: this.objectKey(key),
+      ContentLength: opts.size,
+    })
     return getSignedUrl(this.presigner, command, { expiresIn: opts.ttl ?? this.opts.uploadTtl })
   }
 

@@ -12,7 +12,7 @@ interface Issued {
  * withUrlReuse wraps a store so that a download URL is signed once and handed out again while more than half of
  * its lifetime is left: a warm redirect then costs a map lookup, not a SigV4 or HMAC signature, and clients get a
  * stable Location (good for CDN and client caches). Every URL handed out still has at least half its lifetime
- * ahead. Writes and deletes drop the key's URLs. Upload URLs are never reused.
+ * ahead. Writes, copies, moves and deletes drop the URLs of the keys they change. Upload URLs are never reused.
  */
 export function withUrlReuse(store: BlobStore, defaultTtl: number, max = 100_000): BlobStore {
   const byKey = new Map<string, Set<string>>()
@@ -36,6 +36,15 @@ export function withUrlReuse(store: BlobStore, defaultTtl: number, max = 100_000
     async write(key: string, body: Readable | Buffer, opts?: WriteOptions) {
       forget(key)
       return store.write(key, body, opts)
+    },
+    async copy(from: string, to: string, opts?: { signal?: AbortSignal }) {
+      forget(to)
+      return store.copy(from, to, opts)
+    },
+    async move(from: string, to: string, opts?: { signal?: AbortSignal }) {
+      forget(from)
+      forget(to)
+      return store.move(from, to, opts)
     },
     async delete(key: string) {
       forget(key)

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestGateway, type TestGateway } from '../helpers/app.ts'
 import { cliRequest, type WireResponse, uploadPut } from '../helpers/go-client.ts'
+import { processUpload } from '../helpers/uploads.ts'
 
 /**
  * Replays, over real HTTP, the calls the keygen CLI 2.9.x makes (../shared/spec/keygen-cli-wire.md §3–4),
@@ -212,6 +213,8 @@ describe.each(['filesystem', 's3'] as const)('keygen CLI wire replay (%s storage
     expect(created.json.data.links.redirect).toBe(location)
     const put = await uploadPut(location, FILE)
     expect(put.status).toBe(200)
+    // The bytes are served once the worker has verified them (write-once artifacts).
+    expect(await processUpload(gw, created.json.data.id)).toBe('UPLOADED')
     const stored = Buffer.concat(
       await (await gw.blobs.read(`artifacts/${gw.account.id}/${releaseId}/app-linux-amd64.tar.gz`)).toArray(),
     )
@@ -234,6 +237,7 @@ describe.each(['filesystem', 's3'] as const)('keygen CLI wire replay (%s storage
     expect(created.json.data.attributes.filesize).toBeNull()
     const put = await uploadPut(created.headers.location as string, Buffer.alloc(0))
     expect(put.status).toBe(200)
+    expect(await processUpload(gw, created.json.data.id)).toBe('UPLOADED')
     const info = await gw.blobs.stat(`artifacts/${gw.account.id}/${betaId}/app-linux-amd64.tar.gz`)
     expect(info.size).toBe(0)
   })

@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import authenticate, { authChallenge, requestCredentials, requireAuth } from '../../gateway/auth/plugin.ts'
+import { AuthThrottle } from '../../gateway/auth/throttle.ts'
 import type { Catalog } from '../../gateway/catalog/db.ts'
 import type { AccountRow } from '../../gateway/catalog/types.ts'
 import errorHandler from '../../gateway/plugins/error-handler.ts'
@@ -12,6 +13,7 @@ async function buildTestApp(catalog: Catalog): Promise<FastifyInstance> {
   const app = Fastify({ logger: false })
   app.decorate('catalog', catalog)
   app.decorate('readModel', new ReadModel(catalog.db, catalog.revisions))
+  app.decorate('authThrottle', new AuthThrottle({ maxFailures: 1000, windowSeconds: 60 }))
   await app.register(errorHandler)
   // The management API scope: default challenge Bearer.
   await app.register(async (api) => {

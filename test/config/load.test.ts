@@ -37,9 +37,19 @@ describe('loadConfig', () => {
         allowedHosts: ['localhost', '127.0.0.1', '[::1]'],
         dataDir: './data',
         databaseUrl: 'sqlite:data/pkgway.db',
-        storage: { kind: 'filesystem', root: 'data/blobs', presignTtl: 900, uploadTtl: 3600, delivery: 'redirect' },
+        storage: {
+          kind: 'filesystem',
+          root: 'data/blobs',
+          presignTtl: 900,
+          uploadTtl: 900,
+          maxUploadSize: 5368709120,
+          uploadIdleTimeoutMs: 60000,
+          delivery: 'redirect',
+        },
         logLevel: 'info',
         workers: { inProcess: true, concurrency: 2, pollIntervalMs: 500 },
+        http: { requestTimeoutMs: 3600000, headersTimeoutMs: 30000 },
+        authThrottle: { maxFailures: 20, windowSeconds: 60 },
         pypi: { passthrough: 'redirect', upstream: 'https://pypi.org/simple/', upstreamTimeoutMs: 15000 },
       })
       expect(Object.isFrozen(config)).toBe(true)
@@ -81,6 +91,12 @@ describe('loadConfig', () => {
           PKGWAY_STORAGE_DELIVERY: 'proxy',
           PKGWAY_PRESIGN_TTL: '60',
           PKGWAY_UPLOAD_TTL: '120',
+          PKGWAY_MAX_UPLOAD_SIZE: '1048576',
+          PKGWAY_UPLOAD_IDLE_TIMEOUT_MS: '5000',
+          PKGWAY_REQUEST_TIMEOUT_MS: '600000',
+          PKGWAY_HEADERS_TIMEOUT_MS: '10000',
+          PKGWAY_AUTH_MAX_FAILURES: '5',
+          PKGWAY_AUTH_FAILURE_WINDOW: '30',
           PKGWAY_S3_BUCKET: 'artifacts',
           PKGWAY_S3_REGION: 'eu-west-1',
           PKGWAY_S3_ENDPOINT: 'http://minio:9000',
@@ -114,6 +130,8 @@ describe('loadConfig', () => {
           delivery: 'proxy',
           presignTtl: 60,
           uploadTtl: 120,
+          maxUploadSize: 1048576,
+          uploadIdleTimeoutMs: 5000,
           s3: {
             bucket: 'artifacts',
             region: 'eu-west-1',
@@ -129,6 +147,8 @@ describe('loadConfig', () => {
         logLevel: 'debug',
         bootstrapAdminToken: 'admin-bootstrap-token-0123456789v3',
         workers: { inProcess: false, concurrency: 4, pollIntervalMs: 250 },
+        http: { requestTimeoutMs: 600000, headersTimeoutMs: 10000 },
+        authThrottle: { maxFailures: 5, windowSeconds: 30 },
         pypi: { passthrough: 'proxy', upstream: 'https://mirror.example.com/simple/', upstreamTimeoutMs: 5000 },
       })
     })

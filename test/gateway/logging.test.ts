@@ -12,6 +12,9 @@ const SECRETS = {
   token: 'TOKEN-PARAM-SECRET-9012',
   sig: 'SIG-PARAM-SECRET-3456',
   cookie: 'COOKIE-SECRET-7890',
+  pathKey: 'LICENSE-KEY-IN-PATH-2468',
+  accountPathKey: 'ACCOUNT-SCOPED-KEY-1357',
+  rawKey: 'RAW-ENGINE-AUTH-KEY-9753',
 }
 
 describe('request logging', () => {
@@ -47,6 +50,10 @@ describe('request logging', () => {
       { url: blobUrl.pathname + blobUrl.search, headers: { cookie: `session=${SECRETS.cookie}` } },
       { method: 'PUT' as const, url: expired.pathname + expired.search, payload: 'x' },
       { url: `/v1/%zz?auth=${SECRETS.auth}&sig=${SECRETS.sig}` },
+      // A license is looked up by its key in the path: the key must not reach the log either.
+      { url: `/v1/licenses/${SECRETS.pathKey}`, headers: { authorization: `Bearer ${SECRETS.bearer}` } },
+      { url: `/v1/accounts/acme/licenses/${SECRETS.accountPathKey}` },
+      { url: `/v1/engines/raw/product/1.0.0/app.tar.gz?auth=license:${SECRETS.rawKey}` },
       {
         method: 'POST' as const,
         url: `/v1/anything?token=${SECRETS.token}`,
@@ -62,9 +69,9 @@ describe('request logging', () => {
   })
 
   it('logs every request', () => {
-    expect(lines.filter((l) => l.includes('"incoming request"'))).toHaveLength(7)
+    expect(lines.filter((l) => l.includes('"incoming request"'))).toHaveLength(10)
     // A URL Fastify cannot decode is answered before routing, without the "request completed" line.
-    expect(lines.filter((l) => l.includes('"request completed"'))).toHaveLength(6)
+    expect(lines.filter((l) => l.includes('"request completed"'))).toHaveLength(9)
   })
 
   it.each(Object.keys(SECRETS))('never contains the %s value', (name) => {
@@ -78,10 +85,14 @@ describe('request logging', () => {
     expect(lines.filter((l) => l.includes(validSig))).toEqual([])
   })
 
-  it('keeps the path and marks the redacted parameters', () => {
+  it('logs the route pattern instead of the path, and marks the redacted parameters', () => {
     const urls = lines.map((l) => JSON.parse(l).req?.url).filter(Boolean)
     expect(urls).toContain('/v1/ping?auth=[redacted]&token=[redacted]')
-    expect(urls.some((u: string) => /^\/v1\/blobs\/artifacts\/a\/r\/file\.bin\?.*sig=\[redacted\]/.test(u))).toBe(true)
+    expect(urls).toContain('/v1/licenses/:id')
+    expect(urls).toContain('/v1/accounts/:account/licenses/:id')
+    expect(urls).toContain('/v1/engines/raw/*?auth=[redacted]')
+    expect(urls).toContain('[no route]?token=[redacted]')
+    expect(urls.some((u: string) => /^\/v1\/blobs\/\*\?.*sig=\[redacted\]/.test(u))).toBe(true)
   })
 })
 

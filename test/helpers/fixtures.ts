@@ -11,7 +11,7 @@ import tarStream from 'tar-stream'
 import type { Executor } from '../../gateway/catalog/accounts.ts'
 import type { ArtifactRow, EngineKey } from '../../gateway/catalog/types.ts'
 import type { BlobStore } from '../../gateway/storage/blob-store.ts'
-import { artifactKey } from '../../gateway/storage/keys.ts'
+import { artifactKey, uploadKey } from '../../gateway/storage/keys.ts'
 
 /**
  * Real package files for tests, built the way their ecosystems build them (npm pack, gem build, Python's zipfile),
@@ -261,7 +261,10 @@ export interface Seeded {
   packageId: string | null
   releaseId: string
   artifactId: string
+  /** The served key (where verified bytes are promoted to). */
   key: string
+  /** The artifact's upload key, where clients PUT. */
+  upload: string
 }
 
 /** seedArtifact creates an account, product, package (optional), published release and a WAITING artifact. */
@@ -291,9 +294,12 @@ export async function seedArtifact(db: Executor, input: SeedInput): Promise<Seed
     checksum: input.checksum ?? null,
     status: input.status ?? 'WAITING',
   })
-  if (input.createdAt) {
-    await db.updateTable('artifacts').set({ created_at: input.createdAt }).where('id', '=', artifact.id).execute()
-  }
+  const upload = uploadKey(account.id, release.id, artifact.id)
+  await db
+    .updateTable('artifacts')
+    .set({ upload_key: upload, ...(input.createdAt ? { created_at: input.createdAt } : {}) })
+    .where('id', '=', artifact.id)
+    .execute()
   return {
     accountId: account.id,
     productId: product.id,
@@ -301,10 +307,11 @@ export async function seedArtifact(db: Executor, input: SeedInput): Promise<Seed
     releaseId: release.id,
     artifactId: artifact.id,
     key: artifactKey(account.id, release.id, input.filename),
+    upload,
   }
 }
 
-/** putUpload stores the artifact's bytes where the gateway would. */
-export async function putUpload(blobs: BlobStore, seeded: Pick<Seeded, 'key'>, body: Buffer): Promise<void> {
-  await blobs.write(seeded.key, body, { size: body.length })
+/** putUpload stores the artifact's bytes where a client's PUT would: at its upload key. */
+export async function putUpload(blobs: BlobStore, seeded: Pick<Seeded, 'upload'>, body: Buffer): Promise<void> {
+  await blobs.write(seeded.upload, body, { size: body.length })
 }

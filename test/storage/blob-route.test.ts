@@ -8,6 +8,7 @@ import { signedBlobUrl } from '../../gateway/storage/signed-url.ts'
 import { curl } from '../gateway/curl.ts'
 import type { FilesystemStore } from '../../gateway/storage/filesystem-store.ts'
 import { createTestGateway, type TestGateway } from '../helpers/app.ts'
+import { artifactStatus, createUpload, draftRelease } from '../helpers/uploads.ts'
 
 const JSON_API = 'application/vnd.api+json; charset=utf-8'
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex')
@@ -88,19 +89,34 @@ async function tmpLeftovers(): Promise<string[]> {
 }
 
 describe('PUT /v1/blobs/* (signed upload URL)', () => {
-  it('answers exactly 200 to curl -T and stores the bytes', async () => {
-    const key = freshKey()
+  let releaseId: string
+  beforeAll(async () => {
+    releaseId = (await draftRelease(gw)).releaseId
+  })
+
+  /** newUpload creates an artifact through the API and returns its upload URL and the key the URL names. */
+  async function newUpload(filesize?: number) {
+    const created = await createUpload(gw, releaseId, { filename: `app-${++n}.tar.gz`, filesize })
+    const key = decodeURIComponent(new URL(created.url).pathname.replace(/^\/v1\/blobs\//, ''))
+    expect(key).toBe(`uploads/${gw.account.id}/${releaseId}/${created.id}`)
+    return { ...created, key }
+  }
+
+  it('answers exactly 200 to curl -T and stores the bytes at the upload key only', async () => {
     const body = randomBytes(100 * 1024)
-    const res = await curl(['-T', await fileWith(body), await uploadUrl(key)])
+    const upload = await newUpload(body.length)
+    const res = await curl(['-T', await fileWith(body), upload.url])
     expect(res.status).toBe(200)
     expect(res.body.length).toBe(0)
     expect(res.headers.etag).toMatch(/^".+"$/)
-    expect(sha256((await stored(key))!)).toBe(sha256(body))
+    expect(sha256((await stored(upload.key))!)).toBe(sha256(body))
+    expect(await stored(upload.served)).toBeNull()
+    expect(await artifactStatus(gw, upload.id)).toEqual({ status: 'PROCESSING', reason: null })
   })
 
   it('answers 200 to a Go-style PUT with Content-Type: application/octet-stream', async () => {
-    const key = freshKey()
     const body = randomBytes(4096)
+    const upload = await newUpload(body.length)
     const res = await curl([
       '-X',
       'PUT',
@@ -112,82 +128,89 @@ describe('PUT /v1/blobs/* (signed upload URL)', () => {
       'Accept-Encoding: gzip',
       '--data-binary',
       `@${await fileWith(body)}`,
-      await uploadUrl(key),
+      upload.url,
     ])
     expect(res.status).toBe(200)
-    expect((await stored(key))!.equals(body)).toBe(true)
+    expect((await stored(upload.key))!.equals(body)).toBe(true)
   })
 
   it('answers 200 to an empty chunked body, as the keygen CLI sends for zero-byte files', async () => {
-    const key = freshKey()
+    const upload = await newUpload()
     const res = await rawRequest([
-      `PUT ${requestTarget(await uploadUrl(key))} HTTP/1.1\r\n` +
+      `PUT ${requestTarget(upload.url)} HTTP/1.1\r\n` +
         `Host: 127.0.0.1:${port}\r\nUser-Agent: Go-http-client/1.1\r\nTransfer-Encoding: chunked\r\n` +
         'Content-Type: application/octet-stream\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n0\r\n\r\n',
     ])
     expect(res).toMatch(/^HTTP\/1\.1 200 OK\r\n/)
-    expect((await gw.blobs.stat(key)).size).toBe(0)
+    expect((await gw.blobs.stat(upload.key)).size).toBe(0)
   })
 
   it('answers 200 to a chunked body with data and to a PUT without Content-Type', async () => {
-    const chunked = freshKey()
+    const chunked = await newUpload()
     const res = await rawRequest([
-      `PUT ${requestTarget(await uploadUrl(chunked))} HTTP/1.1\r\n` +
+      `PUT ${requestTarget(chunked.url)} HTTP/1.1\r\n` +
         `Host: 127.0.0.1:${port}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n` +
         '5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n',
     ])
     expect(res).toMatch(/^HTTP\/1\.1 200 OK\r\n/)
-    expect((await stored(chunked))!.toString()).toBe('hello world')
+    expect((await stored(chunked.key))!.toString()).toBe('hello world')
 
-    const bare = freshKey()
+    const bare = await newUpload(3)
     const res2 = await rawRequest([
-      `PUT ${requestTarget(await uploadUrl(bare))} HTTP/1.1\r\n` +
+      `PUT ${requestTarget(bare.url)} HTTP/1.1\r\n` +
         `Host: 127.0.0.1:${port}\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc`,
     ])
     expect(res2).toMatch(/^HTTP\/1\.1 200 OK\r\n/)
-    expect((await stored(bare))!.toString()).toBe('abc')
+    expect((await stored(bare.key))!.toString()).toBe('abc')
   })
 
   it('accepts bodies larger than the JSON body limit', async () => {
-    const key = freshKey()
     const body = randomBytes(3 * 1024 * 1024)
-    const res = await curl(['-T', await fileWith(body), await uploadUrl(key)])
+    const upload = await newUpload(body.length)
+    const res = await curl(['-T', await fileWith(body), upload.url])
     expect(res.status).toBe(200)
-    expect(sha256((await stored(key))!)).toBe(sha256(body))
+    expect(sha256((await stored(upload.key))!)).toBe(sha256(body))
   })
 
   it('stores nothing when the body is longer than Content-Length', async () => {
-    const key = freshKey()
+    const upload = await newUpload()
     const res = await rawRequest([
-      `PUT ${requestTarget(await uploadUrl(key))} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Length: 5\r\n\r\nhello, and some more bytes`,
+      `PUT ${requestTarget(upload.url)} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Length: 5\r\n\r\nhello, and some more bytes`,
     ])
     expect(res).not.toMatch(/^HTTP\/1\.1 200/)
     await expect.poll(() => tmpLeftovers()).toEqual([])
-    expect(await stored(key)).toBeNull()
+    expect(await stored(upload.served)).toBeNull()
   })
 
-  it('stores nothing when the upload is cut off before Content-Length bytes arrived', async () => {
-    const key = freshKey()
+  it('stores nothing when the upload is cut off before Content-Length bytes arrived, and fails the artifact', async () => {
+    const upload = await newUpload(100_000)
     await rawRequest(
       [
-        `PUT ${requestTarget(await uploadUrl(key))} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Length: 100000\r\n\r\n`,
+        `PUT ${requestTarget(upload.url)} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Length: 100000\r\n\r\n`,
         randomBytes(50_000),
       ],
       { closeAfterMs: 200 },
     )
     await expect.poll(() => tmpLeftovers()).toEqual([])
-    expect(await stored(key)).toBeNull()
+    expect(await stored(upload.key)).toBeNull()
+    await expect.poll(async () => (await artifactStatus(gw, upload.id)).status).toBe('FAILED')
+    expect((await artifactStatus(gw, upload.id)).reason).toMatch(/^upload failed: The client closed the connection/)
   })
 
-  it('keeps the previous object when a re-upload is cut off', async () => {
-    const key = freshKey()
-    expect((await curl(['-T', await fileWith(Buffer.from('original')), await uploadUrl(key)])).status).toBe(200)
-    await rawRequest(
-      [`PUT ${requestTarget(await uploadUrl(key))} HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n`, 'partial'],
-      { closeAfterMs: 200 },
-    )
-    await expect.poll(() => tmpLeftovers()).toEqual([])
-    expect((await stored(key))!.toString()).toBe('original')
+  it('answers 409 to a second PUT and keeps the first upload', async () => {
+    const upload = await newUpload(8)
+    expect((await curl(['-T', await fileWith(Buffer.from('original')), upload.url])).status).toBe(200)
+    const again = await curl(['-T', await fileWith(Buffer.from('replaced')), upload.url])
+    expect(again.status).toBe(409)
+    expectJsonApiError(again, 'UPLOAD_CLOSED')
+    expect(again.headers.connection).toBe('close')
+    expect((await stored(upload.key))!.toString()).toBe('original')
+  })
+
+  it('answers 404 to a validly signed PUT for a key no artifact waits on', async () => {
+    const res = await curl(['-T', await fileWith(Buffer.from('x')), await uploadUrl(freshKey())])
+    expect(res.status).toBe(404)
+    expectJsonApiError(res, 'UPLOAD_NOT_FOUND')
   })
 
   it('rejects a PUT with a download (GET) signature with 403', async () => {

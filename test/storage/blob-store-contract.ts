@@ -102,6 +102,24 @@ export function runBlobStoreContract(name: string, makeStore: () => Promise<Blob
       },
     )
 
+    it('copies an object over another in one step, and moves one away', async () => {
+      await store.write('uploads/a/r/up', Buffer.from('verified bytes'))
+      await store.write('artifacts/a/r/dir/served.bin', Buffer.from('old'))
+      const copied = await store.copy('uploads/a/r/up', 'artifacts/a/r/dir/served.bin')
+      expect(copied.size).toBe(14)
+      expect(await text(await store.read('artifacts/a/r/dir/served.bin'))).toBe('verified bytes')
+      expect(await text(await store.read('uploads/a/r/up'))).toBe('verified bytes')
+      const moved = await store.move('uploads/a/r/up', 'uploads/a/r/up.sealed')
+      expect(moved).toMatchObject({ key: 'uploads/a/r/up.sealed', size: 14 })
+      await expect(store.stat('uploads/a/r/up')).rejects.toBeInstanceOf(BlobNotFoundError)
+      expect(await text(await store.read('uploads/a/r/up.sealed'))).toBe('verified bytes')
+      await expect(store.copy('uploads/a/r/none', 'artifacts/a/r/x')).rejects.toBeInstanceOf(BlobNotFoundError)
+      await expect(store.move('uploads/a/r/none', 'artifacts/a/r/x')).rejects.toBeInstanceOf(BlobNotFoundError)
+      await expect(store.stat('artifacts/a/r/x')).rejects.toBeInstanceOf(BlobNotFoundError)
+      await store.delete('uploads/a/r/up.sealed')
+      await store.delete('artifacts/a/r/dir/served.bin')
+    })
+
     it('lists only keys under the prefix', async () => {
       await store.write('artifacts/a/r1/x', Buffer.from('1'))
       await store.write('artifacts/a/r2/y', Buffer.from('2'))

@@ -798,7 +798,7 @@ describe('upload processing against S3 (s3rver)', () => {
     })
     expect(await w.tick()).toBe(1)
     expect((await artifactOf(twins.a, seeded.artifactId)).status).toBe('WAITING')
-    await blobs.write(seeded.key, fx.wheel, { size: fx.wheel.length })
+    await blobs.write(seeded.upload, fx.wheel, { size: fx.wheel.length })
     await sleep(20)
     expect(await w.tick()).toBe(1)
     expect(await getJob(twins.a.db, id)).toMatchObject({ status: 'done' })
@@ -809,10 +809,15 @@ describe('upload processing against S3 (s3rver)', () => {
 
   it('processes an npm tarball streamed from S3', async () => {
     const npm = await seedArtifact(twins.a.db, npmInput({ filesize: fx.npm.length }))
-    await blobs.write(npm.key, fx.npm)
+    await blobs.write(npm.upload, fx.npm)
     await enqueueProcessUpload(twins.a.db, { id: npm.artifactId, account_id: npm.accountId })
     await drain(createWorker({ catalog: twins.a, blobs, config: FAST, log: memoryLog() }))
     expectUploaded(await artifactOf(twins.a, npm.artifactId), fx.npm)
     expect(await manifestsOf(twins.a, npm.artifactId)).toHaveLength(1)
+    // Promoted with a server-side copy; nothing is left under uploads/.
+    expect(Buffer.concat(await (await blobs.read(npm.key)).toArray()).equals(fx.npm)).toBe(true)
+    const left: string[] = []
+    for await (const key of blobs.list(`uploads/${npm.accountId}/`)) left.push(key)
+    expect(left).toEqual([])
   })
 })

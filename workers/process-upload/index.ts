@@ -4,7 +4,6 @@ import type { Revisions } from '../../gateway/catalog/revision-feed.ts'
 import { newId, now } from '../../gateway/catalog/db.ts'
 import type { ArtifactStatus, EngineKey } from '../../gateway/catalog/types.ts'
 import { type BlobInfo, BlobNotFoundError } from '../../gateway/storage/blob-store.ts'
-import { artifactKey } from '../../gateway/storage/keys.ts'
 import { type ArtifactJobPayload, JOB_KINDS } from '../kinds.ts'
 import { backoffDelay } from '../queue.ts'
 import type { JobContext, JobHandler } from '../runner.ts'
@@ -14,6 +13,7 @@ import { gemManifests, gemProbe } from './gem.ts'
 import { DEFAULT_LIMITS, type UploadLimits } from './limits.ts'
 import { type ManifestDraft, manifestFields } from './manifest.ts'
 import { npmManifest, npmProbe } from './npm.ts'
+import { discardUpload, locateUpload, promote, uploadArrived } from './promote.ts'
 import { type ScanResult, scanObject } from './scan.ts'
 import type { TarProbe } from './tar.ts'
 import { readWheelMetadata, wheelManifest } from './wheel.ts'
@@ -23,7 +23,8 @@ import { readWheelMetadata, wheelManifest } from './wheel.ts'
  * wait-for-upload polls storage for presigned uploads and then does the same. The artifact goes
  * WAITING → PROCESSING → UPLOADED, or FAILED with a one-line `status_reason`. Both handlers only act on WAITING or
  * PROCESSING artifacts and write their result in one transaction guarded by that status, so running a job twice
- * (or both kinds for one artifact) changes nothing the second time.
+ * (or both kinds for one artifact) changes nothing the second time. They verify a sealed copy of the upload and
+ * promote it to the served key before recording UPLOADED (promote.ts), so only verified bytes are ever served.
  */
 
 export const UPLOAD_NEVER_ARRIVED = 'upload never arrived'
@@ -70,6 +71,7 @@ export interface ArtifactInfo {
   checksum: string | null
   status: ArtifactStatus
   created_at: string
+  upload_key: string | null
   release_version: string
   package_key: string | null
   package_engine: EngineKey | null
@@ -90,6 +92,7 @@ export async function loadArtifact(db: Executor, id: string): Promise<ArtifactIn
       'a.checksum',
       'a.status',
       'a.created_at',
+      'a.upload_key',
       'r.version as release_version',
       'p.key as package_key',
       'p.engine as package_engine',
@@ -97,7 +100,7 @@ export async function loadArtifact(db: Executor, id: string): Promise<ArtifactIn
     .where('a.id', '=', id)
     .executeTakeFirst()
   if (!row) return undefined
-  return { ...row, filesize: row.filesize === null ? null : Number(row.filesize) }
+  return { ...row, filesize: row.filesize === null ? null : Number(row.filesize), upload_key: row.upload_key ?? null }
 }
 
 export type ProcessingKind = 'npm' | 'gem' | 'wheel' | 'oci' | 'none'
@@ -134,6 +137,8 @@ async function finish(ctx: Ctx, a: ArtifactInfo, result: Final): Promise<boolean
         ? {
             status: 'UPLOADED' as const,
             status_reason: null,
+            // Verified bytes are at the served key from now on (see promote.ts).
+            upload_key: null,
             content_length: result.scan.size,
             sha256: result.scan.digests.sha256!.toString('hex'),
             sha512: result.scan.digests.sha512!.toString('hex'),
@@ -245,7 +250,8 @@ export async function processArtifact(
 ): Promise<ProcessResult> {
   const a = await loadArtifact(ctx.catalog.db, artifactId)
   if (!a || (a.status !== 'WAITING' && a.status !== 'PROCESSING')) return { status: 'skipped' }
-  const key = artifactKey(a.account_id, a.release_id, a.filename)
+  const located = await locateUpload(ctx, a)
+  const key = located.key
   const before = await statObject(ctx, key)
   const source = await openObject(ctx, key)
   let probe: TarProbe | undefined
@@ -285,8 +291,10 @@ export async function processArtifact(
   if (after.etag !== before.etag || after.size !== before.size) {
     throw new Error(`${key} changed while it was being verified`)
   }
+  if (final.status === 'UPLOADED' && located.promote) await promote(ctx, located, final.scan.size)
   const written = await finish(ctx, a, final)
   if (!written) return { status: 'skipped' }
+  if (final.status === 'UPLOADED' && located.promote && a.upload_key) await discardUpload(ctx, a.upload_key)
   if (final.status === 'FAILED') {
     ctx.log.info({ artifact: a.id, reason: final.reason }, 'artifact failed')
     return { status: 'FAILED', reason: oneLine(final.reason) }
@@ -331,15 +339,7 @@ export function waitForUploadHandler(
     async run(ctx, payload) {
       const a = await loadArtifact(ctx.catalog.db, payload.artifactId)
       if (a?.status !== 'WAITING') return undefined
-      const key = artifactKey(a.account_id, a.release_id, a.filename)
-      let present = true
-      try {
-        await ctx.blobs.stat(key)
-      } catch (err) {
-        if (!(err instanceof BlobNotFoundError)) throw err
-        present = false
-      }
-      if (present) {
+      if (await uploadArrived(ctx, a)) {
         await processArtifact(ctx, a.id, opts.limits)
         return undefined
       }

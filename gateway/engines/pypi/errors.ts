@@ -13,6 +13,7 @@ const TEXTS: Record<number, string> = {
   404: 'Not Found',
   405: 'Method Not Allowed',
   406: 'Not Acceptable',
+  429: 'Too Many Requests',
   502: 'Bad Gateway',
 }
 
