@@ -166,7 +166,9 @@ export interface SynthImage {
   manifest: SynthBlob
   config: SynthBlob
   layer: SynthBlob
+  /** Every blob in the tarball (each once). */
   blobs: SynthBlob[]
+  extra: { attestation?: SynthBlob; referrer?: SynthBlob }
 }
 
 function synthBlob(mediaType: string, body: Buffer | string, extra: Partial<Descriptor> = {}): SynthBlob {
@@ -174,14 +176,20 @@ function synthBlob(mediaType: string, body: Buffer | string, extra: Partial<Desc
   return { mediaType, digest: `sha256:${sha256hex(bytes)}`, size: bytes.length, body: bytes, ...extra }
 }
 
-const descriptorOf = ({ body: _body, ...d }: SynthBlob): Descriptor => d
+function descriptorOf({ body: _body, ...d }: SynthBlob): Descriptor {
+  return JSON.parse(JSON.stringify(d))
+}
 
 /**
- * synthImage builds a small image layout in memory (no tools), for worker tests that then break it on purpose:
- * one linux/amd64 manifest with a config and a layer of `layerBytes`; with `index`, wrapped in an OCI index that
- * also lists a linux/arm64 manifest whose blob is left out (as `docker save` does for other platforms).
+ * synthImage builds a small image layout in memory (no tools), for tests that then serve it or break it on purpose:
+ * one linux/amd64 manifest with a config and a layer of `layerBytes`. With `index`, it is wrapped in an OCI index
+ * that also lists a linux/arm64 manifest whose blob is left out (as `docker save` does for other platforms) and,
+ * with `attestation`, a buildx-style attestation manifest for amd64. With `referrer`, index.json also lists a
+ * signature-like artifact manifest whose `subject` is the amd64 manifest (OCI 1.1 referrers).
  */
-export function synthImage(opts: { index?: boolean; layerBytes?: Buffer; tag?: string } = {}): SynthImage {
+export function synthImage(
+  opts: { index?: boolean; attestation?: boolean; referrer?: boolean; layerBytes?: Buffer; tag?: string } = {},
+): SynthImage {
   const layer = synthBlob('application/vnd.oci.image.layer.v1.tar', opts.layerBytes ?? Buffer.alloc(1024, 7))
   const config = synthBlob(
     'application/vnd.oci.image.config.v1+json',
@@ -199,24 +207,61 @@ export function synthImage(opts: { index?: boolean; layerBytes?: Buffer; tag?: s
   )
   const blobs = [layer, config, manifest]
   let top = manifest
+  const extra: SynthImage['extra'] = {}
   if (opts.index) {
     const absent = { mediaType: OCI_MANIFEST, digest: `sha256:${'a'.repeat(64)}`, size: 500 }
-    top = synthBlob(
-      OCI_INDEX,
-      JSON.stringify({
-        schemaVersion: 2,
-        mediaType: OCI_INDEX,
-        manifests: [descriptorOf(manifest), { ...absent, platform: { architecture: 'arm64', os: 'linux' } }],
-      }),
-    )
+    const children: Descriptor[] = [
+      descriptorOf(manifest),
+      { ...absent, platform: { architecture: 'arm64', os: 'linux' } },
+    ]
+    if (opts.attestation) {
+      const statement = synthBlob('application/vnd.in-toto+json', JSON.stringify({ subject: manifest.digest }))
+      const attestation = synthBlob(
+        OCI_MANIFEST,
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: OCI_MANIFEST,
+          config: descriptorOf(config),
+          layers: [descriptorOf(statement)],
+        }),
+        {
+          platform: { architecture: 'unknown', os: 'unknown' },
+          annotations: {
+            'vnd.docker.reference.digest': manifest.digest,
+            'vnd.docker.reference.type': 'attestation-manifest',
+          },
+        },
+      )
+      blobs.push(statement, attestation)
+      children.push(descriptorOf(attestation))
+      extra.attestation = attestation
+    }
+    top = synthBlob(OCI_INDEX, JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: children }))
     blobs.push(top)
   }
   const { platform: _platform, ...topDescriptor } = descriptorOf(top)
-  const index = {
-    schemaVersion: 2,
-    mediaType: OCI_INDEX,
-    manifests: [{ ...topDescriptor, annotations: { 'org.opencontainers.image.ref.name': opts.tag ?? '1.0.0' } }],
+  const roots: Descriptor[] = [
+    { ...topDescriptor, annotations: { 'org.opencontainers.image.ref.name': opts.tag ?? '1.0.0' } },
+  ]
+  if (opts.referrer) {
+    const empty = synthBlob('application/vnd.oci.empty.v1+json', '{}')
+    const signature = synthBlob(
+      OCI_MANIFEST,
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: OCI_MANIFEST,
+        artifactType: 'application/vnd.example.signature',
+        config: descriptorOf(empty),
+        layers: [descriptorOf(empty)],
+        subject: descriptorOf({ ...manifest, platform: undefined }),
+        annotations: { 'org.example.signed-by': 'test' },
+      }),
+    )
+    blobs.push(empty, signature)
+    roots.push(descriptorOf(signature))
+    extra.referrer = signature
   }
+  const index = { schemaVersion: 2, mediaType: OCI_INDEX, manifests: roots }
   return {
     entries: [
       { name: 'oci-layout', content: '{"imageLayoutVersion":"1.0.0"}' },
@@ -230,5 +275,6 @@ export function synthImage(opts: { index?: boolean; layerBytes?: Buffer; tag?: s
     config,
     layer,
     blobs,
+    extra,
   }
 }
