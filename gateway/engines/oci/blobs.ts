@@ -1,13 +1,32 @@
 import { Readable } from 'node:stream'
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { Kysely } from 'kysely'
+import { LRUCache } from 'lru-cache'
 import { parseDigest } from '../../../formats/oci/digest.ts'
 import { findDescriptorsByDigest } from '../../catalog/oci.ts'
-import type { DescriptorRow } from '../../catalog/types.ts'
+import type { Database, DescriptorRow } from '../../catalog/types.ts'
 import { proxyBlob } from '../../storage/delivery.ts'
 import { ociBlobKey } from '../../storage/keys.ts'
 import type { RepositoryContext } from './context.ts'
 import { blobUnknown, digestInvalid } from './errors.ts'
 import { firstAllowed, mayConsider } from './select.ts'
+
+/** Descriptor lookups kept per snapshot: their own bounded map, so many layers do not push other memos out. */
+const MAX_DIGESTS_PER_SNAPSHOT = 10_000
+
+function descriptorsOf(ctx: RepositoryContext, db: Kysely<Database>, digest: string): Promise<DescriptorRow[]> {
+  const byDigest = ctx.snap.memo(
+    'oci:descriptors',
+    () => new LRUCache<string, Promise<DescriptorRow[]>>({ max: MAX_DIGESTS_PER_SNAPSHOT }),
+  )
+  let rows = byDigest.get(digest)
+  if (!rows) {
+    rows = findDescriptorsByDigest(db, ctx.account.id, digest)
+    byDigest.set(digest, rows)
+    rows.catch(() => byDigest.delete(digest))
+  }
+  return rows
+}
 
 /**
  * `GET|HEAD /v2/<name>/blobs/<digest>`: HEAD answers 200 with the digest and length; GET answers 307 to the blob in
@@ -25,9 +44,7 @@ export async function sendBlob(
   if (!parseDigest(digest)) throw digestInvalid(digest)
   const { snap, principal } = ctx
   const server = request.server
-  const rows = await snap.memo(`oci:descriptors:${digest}`, () =>
-    findDescriptorsByDigest(server.catalog.db, ctx.account.id, digest),
-  )
+  const rows = await descriptorsOf(ctx, server.catalog.db, digest)
   const candidates = rows.flatMap((row: DescriptorRow) => {
     const artifact = snap.artifactsById.get(row.artifact_id)
     const release = snap.releasesById.get(row.release_id)
