@@ -300,6 +300,12 @@ describe.each(catalogKinds)('oci-ingest on %s', (kind) => {
         { ociLimits: { maxEntries: 3 } },
       ],
       [
+        'a blob over the blob limit',
+        async () => buildTar(image.entries),
+        new RegExp(`^${layerName} is larger than the 1000 bytes limit$`),
+        { ociLimits: { maxBlobBytes: 1000 } },
+      ],
+      [
         'a tarball over the size limit',
         async () => buildTar(image.entries),
         /^the image tarball is larger than the 2 KiB limit$/,
