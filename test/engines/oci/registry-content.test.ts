@@ -1,7 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { TestGateway } from '../../helpers/app.ts'
-import { OCI_INDEX, OCI_MANIFEST, type SynthImage } from '../../helpers/oci-image.ts'
-import { errorBody, KEY_ENTITLED, license, SKOPEO_ACCEPT, openRegistry, type RegistryFixture } from './fixtures.ts'
+import { createTestGateway, type TestGateway } from '../../helpers/app.ts'
+import { OCI_INDEX, OCI_MANIFEST, type SynthImage, synthImage } from '../../helpers/oci-image.ts'
+import { seedPackage, seedProduct, seedRelease } from '../../helpers/seed.ts'
+import {
+  errorBody,
+  KEY_ENTITLED,
+  license,
+  SKOPEO_ACCEPT,
+  openRegistry,
+  publishImage,
+  type RegistryFixture,
+} from './fixtures.ts'
 
 /**
  * What the registry serves (inject, SQLite, filesystem store; images ingested by the real workers): manifests,
@@ -215,5 +224,25 @@ describe('GET /v2/<name>/referrers/<digest>', () => {
     expect(filtered.json().manifests.map((m: { digest: string }) => m.digest)).toEqual([signature.digest])
     const none = await get(`/v2/app/referrers/sha256:${'0'.repeat(64)}`, license())
     expect(none.json()).toEqual({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [] })
+  })
+})
+
+describe('blobs with storage.delivery = proxy', () => {
+  it('streams the blob instead of redirecting', async () => {
+    const proxied = await createTestGateway({ config: { storage: { delivery: 'proxy' } } })
+    try {
+      const db = proxied.catalog.db
+      const product = await seedProduct(db, proxied.account, { strategy: 'OPEN', code: 'pub' })
+      const pkg = await seedPackage(db, proxied.account, { product, key: 'app', engine: 'oci' })
+      const release = await seedRelease(db, proxied.account, { product, package: pkg, status: 'PUBLISHED' })
+      const image = synthImage()
+      await publishImage({ catalog: proxied.catalog, blobs: proxied.blobs, account: proxied.account }, release, image)
+      const res = await proxied.app.inject({ method: 'GET', url: `/v2/app/blobs/${image.layer.digest}` })
+      expect(res.statusCode).toBe(200)
+      expect(res.headers['docker-content-digest']).toBe(image.layer.digest)
+      expect(res.rawPayload.equals(image.layer.body)).toBe(true)
+    } finally {
+      await proxied.close()
+    }
   })
 })
