@@ -11,4 +11,10 @@ export const MANIFEST_TYPES = {
   gemInfo: 'application/vnd.pkgway.gem-info+json',
   /** PyPI: a wheel's `*.dist-info/METADATA`, verbatim (served as the PEP 658 `<file>.metadata`). */
   coreMetadata: 'application/vnd.pypi.core-metadata',
+  /**
+   * OCI: the image layout's `index.json`, verbatim. Never served (it is not a registry manifest); it records which
+   * of the tarball's manifests a release's tag and version name, in order. The manifests themselves are stored
+   * with their own media types (formats/oci/media-types.ts).
+   */
+  ociLayoutIndex: 'application/vnd.pkgway.oci-layout-index+json',
 } as const

@@ -15,7 +15,7 @@ import workers from './plugins/workers.ts'
 import { api } from './api/index.ts'
 import { AuthThrottle } from './auth/throttle.ts'
 import { artifactEvents } from './api/artifact-events.ts'
-import { engines } from './engines/index.ts'
+import { engines, rootEngines } from './engines/index.ts'
 import { SCOPE_PREFIXES } from './scopes.ts'
 import type { BlobStore } from './storage/blob-store.ts'
 import { blobRoute } from './storage/blob-route.ts'
@@ -61,6 +61,7 @@ export const pkgway: FastifyPluginAsync<PkgwayOptions> = async (fastify, opts) =
       await fastify.register(engine.plugin, { prefix: `${scope}/engines/${engine.key}` })
     }
   }
+  for (const engine of rootEngines) await fastify.register(engine.plugin, { prefix: engine.prefix })
 }
 
 /** Query parameters whose values are credentials or signatures; they never reach the logs. */

@@ -8,6 +8,8 @@ import {
   waitForUploadHandler,
 } from './process-upload/index.ts'
 import { resolveLimits, type UploadLimits } from './process-upload/limits.ts'
+import { ociIngestHandler } from './oci-ingest/index.ts'
+import { type OciIngestLimits, resolveOciLimits } from './oci-ingest/limits.ts'
 import { defaultWorkerId, type JobHandler, Worker, type WorkerLogger } from './runner.ts'
 
 /**
@@ -32,11 +34,13 @@ export interface WorkerConfig {
   workerId?: string
   /** Upload processing limits (see process-upload/limits.ts). */
   limits?: Partial<UploadLimits>
+  /** OCI image ingestion limits (see oci-ingest/limits.ts). */
+  ociLimits?: Partial<OciIngestLimits>
   /** wait-for-upload polling (2 s for the first minute, then 30 s, up to one hour). */
   wait?: Partial<WaitTiming>
   /** First retry delay of failed jobs, doubling per attempt (default 2 s). */
   retryBaseMs?: number
-  /** Replaces the default handlers (process-upload, wait-for-upload). */
+  /** Replaces the default handlers (process-upload, wait-for-upload, oci-ingest). */
   handlers?: readonly JobHandler<unknown>[]
 }
 
@@ -63,10 +67,14 @@ export function processingOptions(config: WorkerConfig = {}): UploadProcessingOp
   }
 }
 
-/** defaultHandlers are the job kinds a worker runs: process-upload and wait-for-upload. */
+/** defaultHandlers are the job kinds a worker runs: process-upload, wait-for-upload and oci-ingest. */
 export function defaultHandlers(config: WorkerConfig = {}): JobHandler<unknown>[] {
   const opts = processingOptions(config)
-  return [processUploadHandler(opts), waitForUploadHandler(opts)]
+  return [
+    processUploadHandler(opts),
+    waitForUploadHandler(opts),
+    ociIngestHandler(resolveOciLimits(config.ociLimits), opts.retryBaseMs),
+  ]
 }
 
 /** createWorker builds a worker without starting it (tests drive it with tick()). */

@@ -11,10 +11,9 @@ export const JOB_KINDS = {
   /** Poll storage for a presigned upload the gateway never sees, then process it; payload {@link ArtifactJobPayload}. */
   waitForUpload: 'wait-for-upload',
   /**
-   * Reserved, not implemented yet: ingest an OCI image layout tarball into descriptors and manifests (blobs under
-   * `artifacts/<account>/<release>/blobs/sha256/<hex>`). process-upload only verifies size and checksum of `tar`
-   * artifacts of `oci` packages today; the follow-up issue adds a handler for this kind and enqueues it from
-   * process-upload (see "OCI hook" in process-upload/index.ts).
+   * Ingest a verified OCI image layout tarball: blobs into the store (content-addressed), manifests and descriptors
+   * into the catalog; the artifact becomes UPLOADED or FAILED. Enqueued by process-upload; payload
+   * {@link ArtifactJobPayload}.
    */
   ociIngest: 'oci-ingest',
 } as const
@@ -46,6 +45,20 @@ export function enqueueProcessUpload(
     dedupeKey: `${JOB_KINDS.processUpload}:${artifact.id}`,
     maxAttempts: PROCESS_UPLOAD_MAX_ATTEMPTS,
     runAt: opts.runAt,
+  })
+}
+
+/** Attempts of oci-ingest: storage and database errors retry; a bad tarball fails at once (no retry). */
+export const OCI_INGEST_MAX_ATTEMPTS = 5
+
+/** enqueueOciIngest queues ingestion of a verified image tarball. Deduplicated per artifact while pending. */
+export function enqueueOciIngest(db: Executor, artifact: { id: string; account_id: string }): Promise<Enqueued> {
+  return enqueue<ArtifactJobPayload>(db, {
+    kind: JOB_KINDS.ociIngest,
+    accountId: artifact.account_id,
+    payload: { artifactId: artifact.id },
+    dedupeKey: `${JOB_KINDS.ociIngest}:${artifact.id}`,
+    maxAttempts: OCI_INGEST_MAX_ATTEMPTS,
   })
 }
 

@@ -8,6 +8,8 @@ import { fakeSignature } from '../engines/tauri/updater-schema.ts'
 import { seedGem } from '../engines/rubygems/fixtures.ts'
 import { MANIFEST_TYPES } from '../../formats/manifest-types.ts'
 import { seedArtifact, seedManifest } from '../helpers/seed.ts'
+import { publishImage } from '../engines/oci/fixtures.ts'
+import { OCI_INDEX, OCI_MANIFEST, synthImage } from '../helpers/oci-image.ts'
 
 const KEY = 'WARM-KEY-0000-0000-0001'
 
@@ -76,6 +78,23 @@ describe.each(catalogKinds)('warm requests on %s', (kind) => {
         },
       ])
     }
+    const ociPkg = await seedPackage(db, account, { product, key: 'warm-image', engine: 'oci' })
+    const ociRelease = await seedRelease(db, account, {
+      product,
+      package: ociPkg,
+      version: '1.0.0',
+      tag: 'latest',
+      status: 'PUBLISHED',
+    })
+    const image = synthImage({ index: true, attestation: true })
+    await publishImage({ catalog: gw.catalog, blobs: gw.blobs, account }, ociRelease, image)
+    const tokenRes = await gw.app.inject({
+      method: 'GET',
+      url: '/v2/token?scope=repository%3Awarm-image%3Apull&service=pkgway',
+      headers: { authorization: basicAuth('license', KEY) },
+    })
+    const registryToken = { authorization: `Bearer ${tokenRes.json().token}` }
+    const ociAccept = `${OCI_MANIFEST}, application/vnd.docker.distribution.manifest.v2+json, ${OCI_INDEX}`
 
     const license_ = { authorization: basicAuth('license', KEY) }
     const updater = { ...UPDATER_HEADERS, authorization: `License ${KEY}` }
@@ -186,6 +205,27 @@ describe.each(catalogKinds)('warm requests on %s', (kind) => {
         status: 200,
       },
       { name: 'rubygems .gem 303', url: `${gems}/gems/warm_gem-1.0.0.gem`, headers: license_, status: 303 },
+      {
+        name: 'OCI manifest by tag (license key)',
+        url: '/v2/warm-image/manifests/latest',
+        headers: { ...license_, accept: ociAccept },
+        status: 200,
+      },
+      {
+        name: 'OCI manifest by tag (registry token)',
+        url: '/v2/warm-image/manifests/latest',
+        headers: { ...registryToken, accept: ociAccept },
+        status: 200,
+      },
+      {
+        name: 'OCI manifest by digest',
+        url: `/v2/warm-image/manifests/${image.manifest.digest}`,
+        headers: { ...registryToken, accept: `${OCI_MANIFEST}, */*` },
+        status: 200,
+      },
+      { name: 'OCI blob 307', url: `/v2/warm-image/blobs/${image.layer.digest}`, headers: registryToken, status: 307 },
+      { name: 'OCI tags', url: '/v2/warm-image/tags/list', headers: license_, status: 200 },
+      { name: 'OCI base (license key)', url: '/v2/', headers: license_, status: 200 },
     )
   })
 
@@ -193,8 +233,8 @@ describe.each(catalogKinds)('warm requests on %s', (kind) => {
     await gw?.close()
   })
 
-  const send = (c: Case, headers: Record<string, string> = {}) =>
-    gw.app.inject({ method: 'GET', url: c.url, headers: { ...c.headers, ...headers } })
+  const send = (c: Case, headers: Record<string, string> = {}, method: 'GET' | 'HEAD' = 'GET') =>
+    gw.app.inject({ method, url: c.url, headers: { ...c.headers, ...headers } })
 
   it('answers every case warm with zero catalog statements', async () => {
     for (const c of cases) {
@@ -218,6 +258,18 @@ describe.each(catalogKinds)('warm requests on %s', (kind) => {
       const res = await send(page, { 'if-none-match': etag })
       expect(res.statusCode, name).toBe(304)
       expect(counter.count - before, name).toBe(0)
+    }
+  })
+
+  it('answers OCI HEADs (manifest, blob) with zero catalog statements', async () => {
+    for (const c of cases.filter((x) => x.name.startsWith('OCI manifest') || x.name === 'OCI blob 307')) {
+      const head = await send(c, {}, 'HEAD')
+      expect(head.statusCode, c.name).toBe(c.name === 'OCI blob 307' ? 200 : c.status)
+      const before = counter.count
+      expect((await send(c, {}, 'HEAD')).headers['docker-content-digest'], c.name).toBe(
+        head.headers['docker-content-digest'],
+      )
+      expect(counter.count - before, `${c.name} HEAD: statements when warm`).toBe(0)
     }
   })
 

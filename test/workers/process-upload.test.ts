@@ -13,7 +13,7 @@ import {
   JOB_KINDS,
   PROCESS_UPLOAD_MAX_ATTEMPTS,
 } from '../../workers/kinds.ts'
-import { MANIFEST_TYPES, UPLOAD_NEVER_ARRIVED } from '../../workers/process-upload/index.ts'
+import { MANIFEST_TYPES, processUploadHandler, UPLOAD_NEVER_ARRIVED } from '../../workers/process-upload/index.ts'
 import { claimJobs, getJob } from '../../workers/queue.ts'
 import type { Worker } from '../../workers/runner.ts'
 import { type CatalogKind, catalogKinds } from '../helpers/catalog.ts'
@@ -525,15 +525,48 @@ function uploadSuite(
     })
 
     describe('oci', () => {
-      it('verifies size and checksum of an image layout tarball', async () => {
-        const input = { engine: 'oci' as const, packageKey: 'demo/app', filename: 'image.tar', filetype: 'tar' }
+      const input = { engine: 'oci' as const, packageKey: 'demo/app', filename: 'image.tar', filetype: 'tar' }
+
+      it('verifies an image layout tarball and leaves it PROCESSING for oci-ingest', async () => {
+        const worker = createWorker({
+          catalog: env.catalog,
+          blobs: env.blobs,
+          config: { ...FAST, handlers: [processUploadHandler()] },
+          log: memoryLog(),
+        })
+        const seeded = await seedArtifact(env.catalog.db, {
+          ...input,
+          filesize: fx.oci.length,
+          checksum: checksum(fx.oci, 'sha512', 'hex'),
+        })
+        await putUpload(env.blobs, seeded, fx.oci)
+        await enqueueProcessUpload(env.catalog.db, { id: seeded.artifactId, account_id: seeded.accountId })
+        await drain(worker)
+        const artifact = await artifactOf(env.catalog, seeded.artifactId)
+        expect(artifact).toMatchObject({ status: 'PROCESSING', status_reason: null, sha256: sha256(fx.oci) })
+        expect(await manifestsOf(env.catalog, seeded.artifactId)).toEqual([])
+        const jobs = await env.catalog.db
+          .selectFrom('jobs')
+          .select(['kind', 'status', 'payload'])
+          .where('kind', '=', JOB_KINDS.ociIngest)
+          .where('payload', '=', JSON.stringify({ artifactId: seeded.artifactId }))
+          .execute()
+        expect(jobs).toEqual([
+          { kind: 'oci-ingest', status: 'queued', payload: JSON.stringify({ artifactId: seeded.artifactId }) },
+        ])
+      })
+
+      it('ends UPLOADED with the image manifests once oci-ingest ran, FAILED on a bad checksum', async () => {
         const ok = await processUpload(
           env,
           { ...input, filesize: fx.oci.length, checksum: checksum(fx.oci, 'sha512', 'hex') },
           fx.oci,
         )
         expectUploaded(ok.artifact, fx.oci)
-        expect(ok.manifests).toEqual([])
+        expect(ok.manifests.map((m) => [m.content_type, m.content_path])).toEqual([
+          ['application/vnd.oci.image.manifest.v1+json', expect.stringMatching(/^blobs\/sha256\/[0-9a-f]{64}$/)],
+          [MANIFEST_TYPES.ociLayoutIndex, 'index.json'],
+        ])
         const bad = await processUpload(env, { ...input, checksum: checksum(fx.oci, 'sha512', 'hex') }, corrupt(fx.oci))
         expectFailed(bad.artifact, /^checksum mismatch: the declared sha512 \(hex\)/)
       })

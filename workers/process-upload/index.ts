@@ -4,7 +4,7 @@ import type { Revisions } from '../../gateway/catalog/revision-feed.ts'
 import { newId, now } from '../../gateway/catalog/db.ts'
 import type { ArtifactStatus, EngineKey } from '../../gateway/catalog/types.ts'
 import { type BlobInfo, BlobNotFoundError } from '../../gateway/storage/blob-store.ts'
-import { type ArtifactJobPayload, JOB_KINDS } from '../kinds.ts'
+import { type ArtifactJobPayload, enqueueOciIngest, JOB_KINDS } from '../kinds.ts'
 import { backoffDelay } from '../queue.ts'
 import type { JobContext, JobHandler } from '../runner.ts'
 import { algorithmsOf, matchChecksum, parseChecksum, UNRECOGNISED_CHECKSUM } from './checksum.ts'
@@ -105,7 +105,12 @@ export async function loadArtifact(db: Executor, id: string): Promise<ArtifactIn
 
 export type ProcessingKind = 'npm' | 'gem' | 'wheel' | 'oci' | 'none'
 
-/** processingKind picks what to extract: by filetype (or, without one, the filename's extension) and engine. */
+/**
+ * processingKind picks what to extract: by filetype (or, without one, the filename's extension) and engine.
+ * An OCI image is an artifact of filetype `tar` (or without filetype, a `*.tar` filename) in a package whose engine
+ * is `oci`: an image layout tarball as `docker save`, `buildx build -o type=oci` or `skopeo copy … oci-archive:`
+ * write it. Other artifacts of an oci package (signatures, SBOMs) are stored as they are, not ingested.
+ */
 export function processingKind(a: Pick<ArtifactInfo, 'filetype' | 'filename' | 'package_engine'>): ProcessingKind {
   const ext = /\.([^./]+)$/.exec(a.filename)?.[1]
   const type = (a.filetype?.trim().replace(/^\./, '') || ext || '').toLowerCase()
@@ -116,26 +121,36 @@ export function processingKind(a: Pick<ArtifactInfo, 'filetype' | 'filename' | '
   return 'none'
 }
 
-type Final = { status: 'UPLOADED'; scan: ScanResult; drafts: ManifestDraft[] } | { status: 'FAILED'; reason: string }
+/**
+ * How processing ends: UPLOADED (with manifests), FAILED, or VERIFIED: the bytes are right, the artifact stays
+ * PROCESSING and another job (oci-ingest) takes over.
+ */
+type Final =
+  | { status: 'UPLOADED' | 'VERIFIED'; scan: ScanResult; drafts: ManifestDraft[] }
+  | { status: 'FAILED'; reason: string }
 
 export interface ProcessResult {
-  /** The artifact's status after the run; `skipped` when it was not WAITING/PROCESSING (nothing done). */
-  status: 'UPLOADED' | 'FAILED' | 'skipped'
+  /**
+   * The artifact's status after the run; `skipped` when it was not WAITING/PROCESSING (nothing done); `VERIFIED`
+   * when it is an OCI image tarball, handed to oci-ingest (it stays PROCESSING).
+   */
+  status: 'UPLOADED' | 'VERIFIED' | 'FAILED' | 'skipped'
   reason?: string
 }
 
 /**
  * finish records the outcome in one transaction: artifact status, measured digests, manifests (replacing any
- * earlier ones) and the account revision. Guarded by status WAITING/PROCESSING; false when the guard failed.
+ * earlier ones), the oci-ingest job of a VERIFIED image, and the account revision. Guarded by status
+ * WAITING/PROCESSING; false when the guard failed.
  */
 async function finish(ctx: Ctx, a: ArtifactInfo, result: Final): Promise<boolean> {
   const ts = now()
   let revisions: Revisions | undefined
   const done = await ctx.catalog.db.transaction().execute(async (trx) => {
     const update =
-      result.status === 'UPLOADED'
+      result.status !== 'FAILED'
         ? {
-            status: 'UPLOADED' as const,
+            status: result.status === 'VERIFIED' ? ('PROCESSING' as const) : ('UPLOADED' as const),
             status_reason: null,
             // Verified bytes are at the served key from now on (see promote.ts).
             upload_key: null,
@@ -174,6 +189,7 @@ async function finish(ctx: Ctx, a: ArtifactInfo, result: Final): Promise<boolean
         )
         .execute()
     }
+    if (result.status === 'VERIFIED') await enqueueOciIngest(trx, a)
     revisions = await bumpRevision(trx, a.account_id, 'content')
     return true
   })
@@ -274,10 +290,9 @@ export async function processArtifact(
       const meta = await readWheelMetadata(ctx.blobs, key, scan.size, a.filename, limits, ctx.signal)
       drafts.push(wheelManifest(meta, { filename: a.filename, packageKey: a.package_key, engine: a.package_engine }))
     }
-    // OCI hook. kind === 'oci': size and checksum are verified above, and that is all for now. Image ingestion is
-    // the reserved kind JOB_KINDS.ociIngest: once it has a handler, enqueue it here with the artifact id, and let
-    // it (not this job) move the artifact to UPLOADED after writing descriptors and manifests.
-    final = { status: 'UPLOADED', scan, drafts }
+    // An OCI image layout tarball is only verified here: oci-ingest (enqueued by finish) reads the image and
+    // moves the artifact to UPLOADED or FAILED.
+    final = { status: kind === 'oci' ? 'VERIFIED' : 'UPLOADED', scan, drafts }
   } catch (err) {
     if (!(err instanceof RejectedUpload)) throw err
     final = { status: 'FAILED', reason: err.reason }
@@ -291,13 +306,18 @@ export async function processArtifact(
   if (after.etag !== before.etag || after.size !== before.size) {
     throw new Error(`${key} changed while it was being verified`)
   }
-  if (final.status === 'UPLOADED' && located.promote) await promote(ctx, located, final.scan.size)
+  // Verified bytes (an OCI image tarball too: oci-ingest reads them there) move to the served key first.
+  if (final.status !== 'FAILED' && located.promote) await promote(ctx, located, final.scan.size)
   const written = await finish(ctx, a, final)
   if (!written) return { status: 'skipped' }
-  if (final.status === 'UPLOADED' && located.promote && a.upload_key) await discardUpload(ctx, a.upload_key)
+  if (final.status !== 'FAILED' && located.promote && a.upload_key) await discardUpload(ctx, a.upload_key)
   if (final.status === 'FAILED') {
     ctx.log.info({ artifact: a.id, reason: final.reason }, 'artifact failed')
     return { status: 'FAILED', reason: oneLine(final.reason) }
+  }
+  if (final.status === 'VERIFIED') {
+    ctx.log.info({ artifact: a.id, size: final.scan.size }, 'image tarball verified; ingestion queued')
+    return { status: 'VERIFIED' }
   }
   ctx.log.info({ artifact: a.id, size: final.scan.size, manifests: final.drafts.length }, 'artifact uploaded')
   return { status: 'UPLOADED' }
