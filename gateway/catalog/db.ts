@@ -4,7 +4,9 @@ import { dirname } from 'node:path'
 import SqliteDatabase from 'better-sqlite3'
 import { Kysely, type Migration, type MigrationProvider, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely'
 import pg from 'pg'
+import { CatalogHealth, markCatalogError, monitored } from './health.ts'
 import * as m001 from './migrations/001-initial.ts'
+import * as m002 from './migrations/002-signing-keys.ts'
 import type { Database } from './types.ts'
 
 export type Dialect = 'sqlite' | 'postgres'
@@ -13,6 +15,8 @@ export type Dialect = 'sqlite' | 'postgres'
 export interface Catalog {
   readonly db: Kysely<Database>
   readonly dialect: Dialect
+  /** Availability as last seen by queries: every change is reported once to its listeners. */
+  readonly health: CatalogHealth
   /** Applies every pending migration, in order. */
   migrate(): Promise<void>
   close(): Promise<void>
@@ -26,7 +30,12 @@ export class CatalogError extends Error {
   }
 }
 
-const migrations: Record<string, Migration> = { '001-initial': m001 }
+const migrations: Record<string, Migration> = { '001-initial': m001, '002-signing-keys': m002 }
+
+/** A pool that cannot connect within this long fails the query (503) instead of making requests wait. */
+const CONNECT_TIMEOUT_MS = 5_000
+/** No catalog query takes this long when the server is healthy; a hung server must not hang requests. */
+const QUERY_TIMEOUT_MS = 30_000
 
 const provider: MigrationProvider = { getMigrations: async () => migrations }
 
@@ -40,7 +49,7 @@ const pgTypes = {
     oid === int8 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
 }
 
-function openSqlite(path: string): Kysely<Database> {
+function openSqlite(path: string, health: CatalogHealth): Kysely<Database> {
   if (path !== ':memory:') {
     try {
       mkdirSync(dirname(path), { recursive: true })
@@ -60,23 +69,26 @@ function openSqlite(path: string): Kysely<Database> {
   } catch (err) {
     throw new CatalogError(`cannot open SQLite database ${path}: ${(err as Error).message}`, { cause: err })
   }
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database }) })
+  return new Kysely<Database>({ dialect: monitored(new SqliteDialect({ database }), health) })
 }
 
-function openPostgres(url: string): Kysely<Database> {
+function openPostgres(url: string, health: CatalogHealth): Kysely<Database> {
   const parsed = new URL(url)
   const schema = parsed.searchParams.get('schema')
   parsed.searchParams.delete('schema')
   const pool = new pg.Pool({
     connectionString: parsed.toString(),
     max: 10,
-    connectionTimeoutMillis: 5000,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    query_timeout: QUERY_TIMEOUT_MS,
+    keepAlive: true,
     types: pgTypes,
     ...(schema ? { options: `-c search_path=${schema}` } : {}),
   })
-  // An idle client that errors (server restart) must not crash the process; the next query reconnects.
-  pool.on('error', () => {})
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+  // An idle client that errors (server restart) must not crash the process; the next query reconnects. The
+  // error is reported to health, which logs the outage once (gateway/plugins/health.ts), not once per client.
+  pool.on('error', (err) => markCatalogError(health, err))
+  return new Kysely<Database>({ dialect: monitored(new PostgresDialect({ pool }), health) })
 }
 
 /**
@@ -85,7 +97,8 @@ function openPostgres(url: string): Kysely<Database> {
  */
 export async function openCatalog(url: string): Promise<Catalog> {
   const dialect: Dialect = url.startsWith('sqlite:') ? 'sqlite' : 'postgres'
-  const db = dialect === 'sqlite' ? openSqlite(url.slice('sqlite:'.length)) : openPostgres(url)
+  const health = new CatalogHealth()
+  const db = dialect === 'sqlite' ? openSqlite(url.slice('sqlite:'.length), health) : openPostgres(url, health)
   const schema = dialect === 'postgres' ? (new URL(url).searchParams.get('schema') ?? undefined) : undefined
   try {
     if (dialect === 'postgres') {
@@ -105,6 +118,7 @@ export async function openCatalog(url: string): Promise<Catalog> {
   return {
     db,
     dialect,
+    health,
     async migrate() {
       const migrator = new Migrator({ db, provider, migrationTableSchema: schema })
       const { error, results } = await migrator.migrateToLatest()
