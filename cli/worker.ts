@@ -18,10 +18,10 @@ export function workerCommand(program: Command) {
     .action(
       run(async (opts: { concurrency?: number }, command: Command) => {
         // Loaded on use, so other commands start fast.
-        const [{ default: pino }, { resolveSigningSecret }, { openCatalog }, { createBlobStore }, { startWorkers }] =
+        const [{ default: pino }, { openSigningKeys }, { openCatalog }, { createBlobStore }, { startWorkers }] =
           await Promise.all([
             import('pino'),
-            import('../config/load.ts'),
+            import('../gateway/catalog/signing-keys.ts'),
             import('../gateway/catalog/db.ts'),
             import('../gateway/storage/index.ts'),
             import('../workers/index.ts'),
@@ -32,7 +32,7 @@ export function workerCommand(program: Command) {
         let blobs: Awaited<ReturnType<typeof createBlobStore>>
         try {
           await catalog.migrate()
-          blobs = createBlobStore(config, resolveSigningSecret(config))
+          blobs = await createBlobStore(config, await openSigningKeys(catalog.db, config))
           await blobs.check()
         } catch (err) {
           await catalog.close().catch(() => {})

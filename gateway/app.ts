@@ -18,12 +18,14 @@ import { engines } from './engines/index.ts'
 import { SCOPE_PREFIXES } from './scopes.ts'
 import type { BlobStore } from './storage/blob-store.ts'
 import { blobRoute } from './storage/blob-route.ts'
+import type { SigningKeys } from './storage/signing-keys.ts'
 
 export interface PkgwayOptions {
   config: PkgwayConfig
   catalog: Catalog
   blobs: BlobStore
-  signingSecret: string
+  /** Secret of gateway-signed URLs: a configured one, or the keys kept in the catalog (catalog/signing-keys.ts). */
+  signingSecret: string | SigningKeys
 }
 
 /**

@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify'
-import { resolveSigningSecret } from '../config/load.ts'
 import type { PkgwayConfig } from '../config/schema.ts'
 import { buildApp } from './app.ts'
 import { bootstrap } from './catalog/bootstrap.ts'
 import { type Catalog, openCatalog } from './catalog/db.ts'
+import { CatalogSigningKeys, openSigningKeys } from './catalog/signing-keys.ts'
 import type { BlobStore } from './storage/blob-store.ts'
 import { createBlobStore } from './storage/index.ts'
 
@@ -15,17 +15,22 @@ export interface RunningServer {
   close(): Promise<void>
 }
 
-/** openServices opens and migrates the catalog, bootstraps the default account and checks the blob store. */
+/**
+ * openServices opens and migrates the catalog, bootstraps the default account, loads the URL-signing keys
+ * (the configured secret, else the catalog's) and checks the blob store.
+ */
 export async function openServices(config: PkgwayConfig) {
-  const signingSecret = resolveSigningSecret(config)
   const catalog = await openCatalog(config.databaseUrl)
+  let signingSecret: Awaited<ReturnType<typeof openSigningKeys>> | undefined
   try {
     await catalog.migrate()
     const boot = await bootstrap(catalog, config.bootstrapAdminToken)
-    const blobs = createBlobStore(config, signingSecret)
+    signingSecret = await openSigningKeys(catalog.db, config)
+    const blobs = await createBlobStore(config, signingSecret)
     await blobs.check()
     return { catalog, blobs, signingSecret, boot }
   } catch (err) {
+    if (signingSecret instanceof CatalogSigningKeys) signingSecret.stopRefresh()
     await catalog.close()
     throw err
   }
@@ -49,6 +54,7 @@ export async function startServer(
     throw err
   }
   app.addHook('onClose', async () => {
+    if (signingSecret instanceof CatalogSigningKeys) signingSecret.stopRefresh()
     await closeCatalog(catalog)
   })
   app.server.requestTimeout = 0 // uploads of large artifacts stream for as long as they need

@@ -144,14 +144,14 @@ async function createArtifact(request: FastifyRequest, reply: FastifyReply) {
     await insertUnique(() => trx.insertInto('artifacts').values(row).execute())
     await artifactEvents(request.server).created(trx, row)
   })
-  const { blobs, config, signingSecret } = request.server
+  const { blobs, config, signingKeys } = request.server
   const key = artifactKey(row.account_id, row.release_id, row.filename)
   const baseUrl = request.server.baseUrl(request)
   // Without a declared size the keygen CLI PUTs with chunked encoding (it does so for empty files), which S3
   // refuses; such uploads go through the gateway's own signed PUT route, which streams them into any store.
   const url = row.filesize
     ? await blobs.uploadUrl(key, { baseUrl })
-    : signedBlobUrl(signingSecret, baseUrl, 'PUT', key, config.storage.uploadTtl)
+    : signedBlobUrl(signingKeys.current(), baseUrl, 'PUT', key, config.storage.uploadTtl)
   // Echo filesize and filetype exactly as sent: the keygen CLI decodes them into its upload request, and the
   // echoed filesize becomes the PUT's Content-Length. see: ../shared/spec/keygen-cli-wire.md §2.2
   const doc = artifactResource(row, {

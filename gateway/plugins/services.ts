@@ -3,6 +3,7 @@ import fp from 'fastify-plugin'
 import type { PkgwayConfig } from '../../config/schema.ts'
 import type { Catalog } from '../catalog/db.ts'
 import type { BlobInfo, BlobStore } from '../storage/blob-store.ts'
+import { type SigningKeys, toSigningKeys } from '../storage/signing-keys.ts'
 
 /** Called after the gateway's signed PUT route stored an object (upload processing hooks in here). */
 export type UploadListener = (key: string, info: BlobInfo) => Promise<void>
@@ -11,7 +12,8 @@ export interface Services {
   config: PkgwayConfig
   catalog: Catalog
   blobs: BlobStore
-  signingSecret: string
+  /** Secret of gateway-signed URLs: a configured one, or the keys kept in the catalog (catalog/signing-keys.ts). */
+  signingSecret: string | SigningKeys
 }
 
 declare module 'fastify' {
@@ -19,7 +21,8 @@ declare module 'fastify' {
     config: PkgwayConfig
     catalog: Catalog
     blobs: BlobStore
-    signingSecret: string
+    /** The keys of gateway-signed URLs: sign with current(), verify with accepted(). */
+    signingKeys: SigningKeys
     /** Path prefix the gateway is mounted under ('' when it runs alone). */
     mountPrefix: string
     uploadListeners: UploadListener[]
@@ -33,7 +36,7 @@ async function services(fastify: FastifyInstance, opts: Services & { mountPrefix
   fastify.decorate('config', opts.config)
   fastify.decorate('catalog', opts.catalog)
   fastify.decorate('blobs', opts.blobs)
-  fastify.decorate('signingSecret', opts.signingSecret)
+  fastify.decorate('signingKeys', toSigningKeys(opts.signingSecret))
   fastify.decorate('mountPrefix', opts.mountPrefix)
   fastify.decorate('uploadListeners', [] as UploadListener[])
   const configured = opts.config.publicUrl ? opts.config.publicUrl.replace(/\/*$/, '/') : null

@@ -16,13 +16,14 @@ import {
   type WriteOptions,
 } from './blob-store.ts'
 import { signedBlobUrl } from './signed-url.ts'
+import { type SigningKeys, toSigningKeys } from './signing-keys.ts'
 
 const TMP_DIR = '.tmp'
 
 export interface FilesystemStoreOptions {
   root: string
-  /** Secret for gateway-signed URLs. */
-  signingSecret: string
+  /** Secret of gateway-signed URLs: a configured one, or the keys kept in the catalog. */
+  signingSecret: string | SigningKeys
   /** Default lifetime of download URLs, in seconds. */
   presignTtl: number
   /** Default lifetime of upload URLs, in seconds. */
@@ -36,9 +37,11 @@ export interface FilesystemStoreOptions {
 export class FilesystemStore implements BlobStore {
   readonly name = 'filesystem'
   readonly root: string
+  readonly #keys: SigningKeys
 
   constructor(private readonly opts: FilesystemStoreOptions) {
     this.root = resolve(opts.root)
+    this.#keys = toSigningKeys(opts.signingSecret)
   }
 
   private path(key: string): string {
@@ -162,7 +165,7 @@ export class FilesystemStore implements BlobStore {
   async redirectUrl(key: string, _method: 'GET' | 'HEAD', opts: UrlOptions): Promise<string> {
     validateKey(key, this.name)
     return signedBlobUrl(
-      this.opts.signingSecret,
+      this.#keys.current(),
       opts.baseUrl,
       'GET',
       key,
@@ -173,7 +176,7 @@ export class FilesystemStore implements BlobStore {
 
   async uploadUrl(key: string, opts: UrlOptions): Promise<string> {
     validateKey(key, this.name)
-    return signedBlobUrl(this.opts.signingSecret, opts.baseUrl, 'PUT', key, opts.ttl ?? this.opts.uploadTtl)
+    return signedBlobUrl(this.#keys.current(), opts.baseUrl, 'PUT', key, opts.ttl ?? this.opts.uploadTtl)
   }
 
   async check(): Promise<void> {

@@ -71,7 +71,7 @@ export async function createTestGateway(opts: TestGatewayOptions = {}): Promise<
   })
   const catalog = await openTestCatalog(opts.catalog ?? 'sqlite')
   const boot = await bootstrap(catalog)
-  const blobs = createBlobStore(config, config.signingSecret!)
+  const blobs = await createBlobStore(config, config.signingSecret!)
   const app = await buildApp({ config, catalog, blobs, signingSecret: config.signingSecret!, logger: false })
   let url = ''
   if (opts.listen) url = (await app.listen({ host: '127.0.0.1', port: 0 })).replace('localhost', '127.0.0.1')
