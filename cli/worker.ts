@@ -18,14 +18,21 @@ export function workerCommand(program: Command) {
     .action(
       run(async (opts: { concurrency?: number }, command: Command) => {
         // Loaded on use, so other commands start fast.
-        const [{ default: pino }, { openSigningKeys }, { openCatalog }, { createBlobStore }, { startWorkers }] =
-          await Promise.all([
-            import('pino'),
-            import('../gateway/catalog/signing-keys.ts'),
-            import('../gateway/catalog/db.ts'),
-            import('../gateway/storage/index.ts'),
-            import('../workers/index.ts'),
-          ])
+        const [
+          { default: pino },
+          { openSigningKeys },
+          { openCatalog },
+          { watchCatalogHealth },
+          { createBlobStore },
+          { startWorkers },
+        ] = await Promise.all([
+          import('pino'),
+          import('../gateway/catalog/signing-keys.ts'),
+          import('../gateway/catalog/db.ts'),
+          import('../gateway/catalog/health.ts'),
+          import('../gateway/storage/index.ts'),
+          import('../workers/index.ts'),
+        ])
         const config = configFor(command)
         const log = pino({ level: config.logLevel, base: { pid: process.pid, role: 'worker' } })
         const catalog = await openCatalog(config.databaseUrl)
@@ -38,6 +45,7 @@ export function workerCommand(program: Command) {
           await catalog.close().catch(() => {})
           throw err
         }
+        const unwatch = watchCatalogHealth(catalog, log)
         const workers = startWorkers({
           catalog,
           blobs,
@@ -54,6 +62,7 @@ export function workerCommand(program: Command) {
           process.once('SIGINT', () => stop('SIGINT'))
         })
         await workers.stop()
+        unwatch()
         await catalog.close().catch(() => {})
         process.exit(0)
       }),

@@ -72,8 +72,18 @@ const settings = z.strictObject({
       inProcess: z.boolean().default(true),
       concurrency: z.number().int().min(1).max(64).default(2),
       pollIntervalMs: z.number().int().min(10).max(60000).default(500),
+      /** Job lease, renewed by a heartbeat every third of it; a killed worker's job is retried this long after. */
+      leaseMs: z.number().int().min(1000).max(600000).default(10000),
     })
-    .default({ inProcess: true, concurrency: 2, pollIntervalMs: 500 }),
+    .default({ inProcess: true, concurrency: 2, pollIntervalMs: 500, leaseMs: 10000 }),
+  metrics: z
+    .strictObject({
+      /** Port of the Prometheus listener (`GET /metrics`); no listener when unset, a free one for 0. */
+      port: z.number().int().min(0).max(65535).optional(),
+      /** Address of the metrics listener; loopback unless an operator opens it on purpose. */
+      host: z.string().min(1).default('127.0.0.1'),
+    })
+    .default({ host: '127.0.0.1' }),
   pypi: z
     .strictObject({
       passthrough: z.enum(['redirect', 'proxy', 'off']).default('redirect'),
@@ -122,6 +132,9 @@ export const envBindings: ReadonlyArray<readonly [string, readonly string[], Env
   ['PKGWAY_WORKERS_IN_PROCESS', ['workers', 'inProcess'], 'bool'],
   ['PKGWAY_WORKERS_CONCURRENCY', ['workers', 'concurrency'], 'int'],
   ['PKGWAY_WORKERS_POLL_INTERVAL_MS', ['workers', 'pollIntervalMs'], 'int'],
+  ['PKGWAY_WORKERS_LEASE_MS', ['workers', 'leaseMs'], 'int'],
+  ['PKGWAY_METRICS_PORT', ['metrics', 'port'], 'int'],
+  ['PKGWAY_METRICS_HOST', ['metrics', 'host'], 'string'],
   ['PKGWAY_PYPI_PASSTHROUGH', ['pypi', 'passthrough'], 'string'],
   ['PKGWAY_PYPI_UPSTREAM', ['pypi', 'upstream'], 'string'],
   ['PKGWAY_PYPI_UPSTREAM_TIMEOUT_MS', ['pypi', 'upstreamTimeoutMs'], 'int'],

@@ -10,6 +10,7 @@ import Fastify, {
 import type { PkgwayConfig } from '../config/schema.ts'
 import type { Catalog } from './catalog/db.ts'
 import errorHandler, { sendJsonApiErrors, toJsonApiError } from './plugins/error-handler.ts'
+import health from './plugins/health.ts'
 import services from './plugins/services.ts'
 import workers from './plugins/workers.ts'
 import { api } from './api/index.ts'
@@ -26,6 +27,8 @@ export interface PkgwayOptions {
   blobs: BlobStore
   /** Secret of gateway-signed URLs: a configured one, or the keys kept in the catalog (catalog/signing-keys.ts). */
   signingSecret: string | SigningKeys
+  /** Outcome of the blob store check made at start; when absent the gateway checks once when it becomes ready. */
+  storageReachable?: boolean
 }
 
 /**
@@ -50,6 +53,7 @@ export const pkgway: FastifyPluginAsync<PkgwayOptions> = async (fastify, opts) =
 
   fastify.get('/v1/ping', async (_request, reply) => reply.code(200).send({ status: 'ok' }))
   fastify.get('/healthz', async (_request, reply) => reply.code(200).send({ status: 'ok' }))
+  await fastify.register(health, { storageReachable: opts.storageReachable })
 
   await fastify.register(workers)
   const events = artifactEvents(fastify)

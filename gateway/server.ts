@@ -6,6 +6,7 @@ import { type Catalog, openCatalog } from './catalog/db.ts'
 import { CatalogSigningKeys, openSigningKeys } from './catalog/signing-keys.ts'
 import type { BlobStore } from './storage/blob-store.ts'
 import { createBlobStore } from './storage/index.ts'
+import { startTempSweeper } from './storage/sweeper.ts'
 
 export interface RunningServer {
   app: FastifyInstance
@@ -48,12 +49,14 @@ export async function startServer(
   if (boot.createdToken) opts.onAdminToken?.(boot.createdToken)
   let app: FastifyInstance
   try {
-    app = await buildApp({ config, catalog, blobs, signingSecret })
+    app = await buildApp({ config, catalog, blobs, signingSecret, storageReachable: true })
   } catch (err) {
     await catalog.close()
     throw err
   }
+  const sweeper = await startTempSweeper(blobs, app.log)
   app.addHook('onClose', async () => {
+    sweeper.stop()
     if (signingSecret instanceof CatalogSigningKeys) signingSecret.stopRefresh()
     await closeCatalog(catalog)
   })

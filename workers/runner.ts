@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
 import type { Catalog } from '../gateway/catalog/db.ts'
+import { isCatalogUnavailable } from '../gateway/catalog/health.ts'
 import type { JobRow } from '../gateway/catalog/types.ts'
 import type { BlobStore } from '../gateway/storage/blob-store.ts'
 import {
@@ -213,7 +214,9 @@ export class Worker {
         claimed = jobs.length
         for (const job of jobs) this.launch(job)
       } catch (err) {
-        this.deps.log.error({ err, worker: this.id }, 'claiming jobs failed')
+        // An outage is logged once by the catalog's health watcher; the loop just keeps polling until it ends.
+        if (isCatalogUnavailable(err)) this.deps.log.debug({ err, worker: this.id }, 'claiming jobs failed')
+        else this.deps.log.error({ err, worker: this.id }, 'claiming jobs failed')
       }
       if (claimed === 0) await this.prune()
       // All slots busy: wait for one to free up. Queue drained: wait a poll interval (or a wake).

@@ -88,6 +88,9 @@ function openPostgres(url: string, health: CatalogHealth): Kysely<Database> {
   // An idle client that errors (server restart) must not crash the process; the next query reconnects. The
   // error is reported to health, which logs the outage once (gateway/plugins/health.ts), not once per client.
   pool.on('error', (err) => markCatalogError(health, err))
+  // A client whose connection drops while checked out emits 'error' with no pool listener attached, which
+  // would crash the process; its query fails on its own, so the event only needs reporting.
+  pool.on('connect', (client) => client.on('error', (err) => markCatalogError(health, err)))
   return new Kysely<Database>({ dialect: monitored(new PostgresDialect({ pool }), health) })
 }
 
@@ -104,7 +107,13 @@ export async function openCatalog(url: string): Promise<Catalog> {
     if (dialect === 'postgres') {
       if (schema) {
         if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`invalid schema name ${schema}`)
-        await sql.raw(`create schema if not exists ${schema}`).execute(db)
+        // Instances starting together race on IF NOT EXISTS; the loser's unique violation means it exists.
+        await sql
+          .raw(`create schema if not exists ${schema}`)
+          .execute(db)
+          .catch((err) => {
+            if ((err as { code?: string }).code !== '23505') throw err
+          })
       }
     }
     await sql`select 1`.execute(db)

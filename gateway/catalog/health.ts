@@ -220,3 +220,20 @@ export function monitored(dialect: Dialect, health: CatalogHealth): Dialect {
 export function markCatalogError(health: CatalogHealth, err: unknown): void {
   tag(health, err)
 }
+
+/** The part of a pino logger {@link watchCatalogHealth} writes to. */
+export interface HealthLogger {
+  warn(obj: object, msg: string): void
+  info(obj: object, msg: string): void
+}
+
+/**
+ * watchCatalogHealth logs each change of the catalog's availability once: a warning when it becomes unavailable
+ * (with a reason free of credentials), an info line when it answers again. It returns the unsubscribe function.
+ */
+export function watchCatalogHealth(catalog: { dialect: string; health: CatalogHealth }, log: HealthLogger): () => void {
+  return catalog.health.onChange((state, reason) => {
+    if (state === 'down') log.warn({ catalog: catalog.dialect, reason }, 'catalog unavailable')
+    else log.info({ catalog: catalog.dialect }, 'catalog available again')
+  })
+}

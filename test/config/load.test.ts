@@ -38,7 +38,8 @@ describe('loadConfig', () => {
         databaseUrl: 'sqlite:data/pkgway.db',
         storage: { kind: 'filesystem', root: 'data/blobs', presignTtl: 900, uploadTtl: 3600, delivery: 'redirect' },
         logLevel: 'info',
-        workers: { inProcess: true, concurrency: 2, pollIntervalMs: 500 },
+        workers: { inProcess: true, concurrency: 2, pollIntervalMs: 500, leaseMs: 10000 },
+        metrics: { host: '127.0.0.1' },
         pypi: { passthrough: 'redirect', upstream: 'https://pypi.org/simple/', upstreamTimeoutMs: 15000 },
       })
       expect(Object.isFrozen(config)).toBe(true)
@@ -93,6 +94,9 @@ describe('loadConfig', () => {
           PKGWAY_WORKERS_IN_PROCESS: 'off',
           PKGWAY_WORKERS_CONCURRENCY: '4',
           PKGWAY_WORKERS_POLL_INTERVAL_MS: '250',
+          PKGWAY_WORKERS_LEASE_MS: '20000',
+          PKGWAY_METRICS_PORT: '9464',
+          PKGWAY_METRICS_HOST: '0.0.0.0',
           PKGWAY_PYPI_PASSTHROUGH: 'proxy',
           PKGWAY_PYPI_UPSTREAM: 'https://mirror.example.com/simple/',
           PKGWAY_PYPI_UPSTREAM_TIMEOUT_MS: '5000',
@@ -125,7 +129,8 @@ describe('loadConfig', () => {
         signingSecret: 's'.repeat(32),
         logLevel: 'debug',
         bootstrapAdminToken: 'admin-bootstrap-token-0123456789v3',
-        workers: { inProcess: false, concurrency: 4, pollIntervalMs: 250 },
+        workers: { inProcess: false, concurrency: 4, pollIntervalMs: 250, leaseMs: 20000 },
+        metrics: { port: 9464, host: '0.0.0.0' },
         pypi: { passthrough: 'proxy', upstream: 'https://mirror.example.com/simple/', upstreamTimeoutMs: 5000 },
       })
     })
@@ -163,7 +168,7 @@ describe('loadConfig', () => {
       expect(config.host).toBe('127.0.0.1') // file over default
       expect(config.port).toBe(7100) // env over file
       expect(config.storage).toMatchObject({ kind: 'filesystem', presignTtl: 300, uploadTtl: 900 })
-      expect(config.workers).toEqual({ inProcess: true, concurrency: 8, pollIntervalMs: 500 })
+      expect(config.workers).toEqual({ inProcess: true, concurrency: 8, pollIntervalMs: 500, leaseMs: 10000 })
       expect(config.logLevel).toBe('silent') // overrides over env
     })
 
