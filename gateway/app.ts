@@ -11,6 +11,7 @@ import type { PkgwayConfig } from '../config/schema.ts'
 import type { Catalog } from './catalog/db.ts'
 import errorHandler, { sendJsonApiErrors, toJsonApiError } from './plugins/error-handler.ts'
 import health from './plugins/health.ts'
+import metrics from './plugins/metrics.ts'
 import services from './plugins/services.ts'
 import workers from './plugins/workers.ts'
 import { api } from './api/index.ts'
@@ -38,6 +39,7 @@ export interface PkgwayOptions {
 export const pkgway: FastifyPluginAsync<PkgwayOptions> = async (fastify, opts) => {
   await fastify.register(services, { ...opts, mountPrefix: fastify.prefix })
   await fastify.register(errorHandler)
+  await fastify.register(metrics)
   // JSON and JSON:API bodies; an empty body with a JSON Content-Type (body-less actions) is no body at all.
   const parseJson = fastify.getDefaultJsonParser('error', 'error')
   fastify.removeContentTypeParser('application/json')

@@ -7,10 +7,13 @@ import { CatalogSigningKeys, openSigningKeys } from './catalog/signing-keys.ts'
 import type { BlobStore } from './storage/blob-store.ts'
 import { createBlobStore } from './storage/index.ts'
 import { startTempSweeper } from './storage/sweeper.ts'
+import { type MetricsServer, startMetricsServer } from './metrics-server.ts'
 
 export interface RunningServer {
   app: FastifyInstance
   url: string
+  /** URL of the Prometheus listener (`metrics.port`), or null when it is off. */
+  metricsUrl: string | null
   catalog: Catalog
   blobs: BlobStore
   close(): Promise<void>
@@ -60,6 +63,7 @@ export async function startServer(
     if (signingSecret instanceof CatalogSigningKeys) signingSecret.stopRefresh()
     await closeCatalog(catalog)
   })
+  const metricsServer = await serveMetrics(app, config)
   app.server.requestTimeout = 0 // uploads of large artifacts stream for as long as they need
   app.server.headersTimeout = 30_000
   app.server.keepAliveTimeout = 65_000
@@ -75,7 +79,22 @@ export async function startServer(
     process.once('SIGTERM', () => stop('SIGTERM'))
     process.once('SIGINT', () => stop('SIGINT'))
   }
-  return { app, url, catalog, blobs, close: () => app.close() }
+  return { app, url, metricsUrl: metricsServer?.url ?? null, catalog, blobs, close: () => app.close() }
+}
+
+/** serveMetrics starts the Prometheus listener when `metrics.port` is set; it closes with the app. */
+async function serveMetrics(app: FastifyInstance, config: PkgwayConfig): Promise<MetricsServer | null> {
+  const { host, port } = config.metrics
+  if (port === undefined) return null
+  let server: MetricsServer
+  try {
+    server = await startMetricsServer({ host, port })
+  } catch (err) {
+    await app.close()
+    throw new Error(`cannot serve metrics on ${host}:${port}: ${(err as Error).message}`, { cause: err })
+  }
+  app.addHook('onClose', async () => server.close())
+  return server
 }
 
 async function closeCatalog(catalog: Catalog) {

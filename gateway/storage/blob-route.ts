@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { GatewayError } from '../errors.ts'
+import { recordUploadBytes } from '../metrics.ts'
 import { SizeMismatchError, validateKey } from './blob-store.ts'
 import { serveBlob } from './serve-blob.ts'
 import { BLOB_ROUTE, verifySignedBlob } from './signed-url.ts'
@@ -55,6 +56,7 @@ export async function blobRoute(fastify: FastifyInstance) {
       if (err instanceof SizeMismatchError) throw new GatewayError('UPLOAD_INCOMPLETE', err.message, 400)
       throw err
     }
+    recordUploadBytes(info.size)
     for (const listener of fastify.uploadListeners) await listener(key, info)
     return reply.code(200).header('ETag', info.etag).send()
   })

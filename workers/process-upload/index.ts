@@ -16,6 +16,7 @@ import { npmManifest, npmProbe } from './npm.ts'
 import { type ScanResult, scanObject } from './scan.ts'
 import type { TarProbe } from './tar.ts'
 import { readWheelMetadata, wheelManifest } from './wheel.ts'
+import { recordVerifiedBytes } from '../../gateway/metrics.ts'
 
 /**
  * Upload processing: process-upload verifies an uploaded artifact (size, checksum) and extracts its manifests;
@@ -286,6 +287,7 @@ export async function processArtifact(
     ctx.log.info({ artifact: a.id, reason: final.reason }, 'artifact failed')
     return { status: 'FAILED', reason: oneLine(final.reason) }
   }
+  recordVerifiedBytes(final.scan.size)
   ctx.log.info({ artifact: a.id, size: final.scan.size, manifests: final.drafts.length }, 'artifact uploaded')
   return { status: 'UPLOADED' }
 }

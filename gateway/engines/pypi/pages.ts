@@ -57,10 +57,28 @@ const rowsSize = (rows: FileRow[]) =>
  * - pages: `account · revision · visibility class · project · representation · base URL` → rendered body + ETag.
  */
 export class PypiPages {
-  readonly #packages = new IndexCache<PypiPackage[]>({ max: 500, sizeOf: (p) => 256 * p.length + 64 })
-  readonly #rows = new IndexCache<FileRow[]>({ max: 2000, maxSize: 64 * 1024 * 1024, sizeOf: rowsSize })
-  readonly #pages = new IndexCache<RenderedPage>({ max: 5000, maxSize: 64 * 1024 * 1024, sizeOf: (p) => p.body.length })
-  readonly #owners = new IndexCache<{ packageId: string | null }>({ max: 10000, sizeOf: () => 128 })
+  readonly #packages = new IndexCache<PypiPackage[]>({
+    name: 'pypi-packages',
+    max: 500,
+    sizeOf: (p) => 256 * p.length + 64,
+  })
+  readonly #rows = new IndexCache<FileRow[]>({
+    name: 'pypi-files',
+    max: 2000,
+    maxSize: 64 * 1024 * 1024,
+    sizeOf: rowsSize,
+  })
+  readonly #pages = new IndexCache<RenderedPage>({
+    name: 'pypi-pages',
+    max: 5000,
+    maxSize: 64 * 1024 * 1024,
+    sizeOf: (p) => p.body.length,
+  })
+  readonly #owners = new IndexCache<{ packageId: string | null }>({
+    name: 'pypi-owners',
+    max: 10000,
+    sizeOf: () => 128,
+  })
 
   constructor(readonly db: Executor) {}
 
