@@ -91,9 +91,16 @@ export function describeFailure(err: unknown): string {
 
 export type HealthListener = (state: CatalogState, reason: string | null) => void
 
+/**
+ * A catalog that failed is taken to be back only once queries have worked for this long without a failure: while
+ * a server shuts down or starts, successes and failures interleave for a moment, and that is one outage, not many.
+ */
+export const SETTLE_MS = 1_000
+
 /** CatalogHealth is the catalog's availability as the gateway last saw it; listeners hear each change once. */
 export class CatalogHealth {
   #state: CatalogState = 'up'
+  #failedAt = 0
   readonly #listeners: HealthListener[] = []
 
   get state(): CatalogState {
@@ -111,13 +118,15 @@ export class CatalogHealth {
 
   /** failed records an error of the driver; only an unavailability error changes the state. */
   failed(err: unknown): void {
-    if (this.#state === 'down' || !looksUnavailable(err)) return
+    if (!looksUnavailable(err)) return
+    this.#failedAt = Date.now()
+    if (this.#state === 'down') return
     this.#set('down', describeFailure(err))
   }
 
-  /** succeeded records a connection or query that worked. */
+  /** succeeded records a query that worked; after an outage, the catalog is up once no query failed for {@link SETTLE_MS}. */
   succeeded(): void {
-    if (this.#state === 'up') return
+    if (this.#state === 'up' || Date.now() - this.#failedAt < SETTLE_MS) return
     this.#set('up', null)
   }
 
@@ -186,12 +195,10 @@ class MonitoredDriver implements Driver {
   }
 
   init = () => this.#run(() => this.inner.init())
+  // Acquiring is no sign of health (the pool may hand out an idle client of a server that went away); only a
+  // query that worked is.
   acquireConnection = () =>
-    this.#run(async () => {
-      const connection = await this.inner.acquireConnection()
-      this.health.succeeded()
-      return new MonitoredConnection(connection, this.health)
-    })
+    this.#run(async () => new MonitoredConnection(await this.inner.acquireConnection(), this.health))
   beginTransaction = (c: DatabaseConnection, settings: TransactionSettings) =>
     this.#run(() => this.inner.beginTransaction(unwrap(c), settings))
   commitTransaction = (c: DatabaseConnection) => this.#run(() => this.inner.commitTransaction(unwrap(c)))

@@ -158,6 +158,9 @@ describe('catalog outages', () => {
     const ready = await get('/readyz')
     expect(ready.statusCode).toBe(200)
     expect((await get('/v1/products', admin)).statusCode).toBe(200)
+    // Back means a second of queries without a failure (SETTLE_MS), so that a flapping server is one outage.
+    await new Promise((resolve) => setTimeout(resolve, 1_100))
+    expect((await get('/readyz')).statusCode).toBe(200)
     expect(healthLines().map((l) => l.msg)).toEqual(['catalog unavailable', 'catalog available again'])
   })
 })
