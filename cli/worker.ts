@@ -1,5 +1,18 @@
 import type { Command } from 'commander'
+import type { PkgwayConfig } from '../config/schema.ts'
+import type { Catalog } from '../gateway/catalog/db.ts'
 import { configFor, run } from './common.ts'
+
+/** serveWorkerMetrics starts the Prometheus listener of a worker process when `metrics.port` is set. */
+async function serveWorkerMetrics(config: PkgwayConfig, catalog: Catalog) {
+  if (config.metrics.port === undefined) return null
+  const [{ observeCatalog }, { startMetricsServer }] = await Promise.all([
+    import('../gateway/metrics.ts'),
+    import('../gateway/metrics-server.ts'),
+  ])
+  observeCatalog(catalog)
+  return startMetricsServer({ host: config.metrics.host, port: config.metrics.port })
+}
 
 /**
  * `pkgway worker` runs the background job workers alone (no HTTP), until SIGTERM or SIGINT. It may run next to
@@ -46,6 +59,7 @@ export function workerCommand(program: Command) {
           throw err
         }
         const unwatch = watchCatalogHealth(catalog, log)
+        const metrics = await serveWorkerMetrics(config, catalog)
         const workers = startWorkers({
           catalog,
           blobs,
@@ -53,6 +67,7 @@ export function workerCommand(program: Command) {
           log,
         })
         process.stdout.write(`pkgway: worker ${workers.id} running\n`)
+        if (metrics) process.stdout.write(`pkgway: metrics on ${metrics.url}\n`)
         await new Promise<void>((resolve) => {
           const stop = (signal: string) => {
             log.info({ signal }, 'shutting down')
@@ -62,6 +77,7 @@ export function workerCommand(program: Command) {
           process.once('SIGINT', () => stop('SIGINT'))
         })
         await workers.stop()
+        await metrics?.close()
         unwatch()
         await catalog.close().catch(() => {})
         process.exit(0)
