@@ -36,7 +36,7 @@ const settings = z.strictObject({
   trustProxy: z.boolean().default(false),
   /** Catalog database; `sqlite:<dataDir>/pkgway.db` when unset. */
   databaseUrl: databaseUrl.optional(),
-  /** Directory for generated state: the signing secret when none is given, and the default SQLite file and blob root. */
+  /** Directory for generated state: the default SQLite file and blob root. */
   dataDir: z.string().min(1).default('./data'),
   storage: z
     .strictObject({
@@ -61,7 +61,7 @@ const settings = z.strictObject({
       message: 'storage.s3 (bucket at least) is required when storage.kind is s3',
       path: ['s3'],
     }),
-  /** HMAC secret for gateway-signed blob URLs; generated and persisted under dataDir when unset. */
+  /** HMAC secret for gateway-signed blob URLs; when unset, the key kept in the catalog (catalog/signing-keys.ts). */
   signingSecret: z.string().min(32, 'must be at least 32 characters').optional(),
   logLevel: logLevel.default('info'),
   /** Admin token installed at start (idempotent), for automation. */
