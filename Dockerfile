@@ -1,16 +1,21 @@
 # syntax=docker/dockerfile:1
-# Production image of pkgway (see README "Docker"). The build stage installs the runtime dependencies, with
-# the compilers better-sqlite3 falls back to when no prebuilt binary fits; the runtime stage carries only
-# node_modules and the sources, owned by root and run by the unprivileged `node` user.
+# Production image of pkgway (see README "Docker"). The build stage installs the runtime dependencies (with
+# the compilers better-sqlite3 falls back to when no prebuilt binary fits) and compiles the sources into dist/;
+# the runtime stage carries only node_modules, dist/ and bin/, owned by root and run by the unprivileged `node`
+# user.
 ARG NODE_VERSION=20
 
-FROM node:${NODE_VERSION}-bookworm-slim AS deps
+FROM node:${NODE_VERSION}-bookworm-slim AS build
 WORKDIR /app
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund
+# Dependencies first (a layer that survives source changes); their install scripts run in the rebuild, the
+# project's own prepare (the build) once the sources are there.
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm rebuild better-sqlite3 esbuild
+COPY . .
+RUN npm run build
 
 FROM node:${NODE_VERSION}-bookworm-slim
 ENV NODE_ENV=production \
@@ -18,8 +23,10 @@ ENV NODE_ENV=production \
     PKGWAY_PORT=8080 \
     PKGWAY_DATA_DIR=/var/lib/pkgway
 WORKDIR /app
-COPY --from=deps /app/node_modules ./node_modules
-COPY . .
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY package.json ./
+COPY bin ./bin
 RUN mkdir -p /var/lib/pkgway && chown node:node /var/lib/pkgway
 USER node
 VOLUME /var/lib/pkgway

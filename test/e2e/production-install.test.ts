@@ -12,7 +12,8 @@ const repo = fileURLToPath(new URL('../..', import.meta.url))
 
 /**
  * A production install as an operator does it: a fresh clone of the committed sources (HEAD of this checkout),
- * `npm ci --omit=dev` (no devDependencies: no TypeScript compiler, no vitest), then `npm start`.
+ * `npm ci --omit=dev` (no devDependencies: no TypeScript compiler, no tsx, no vitest; its prepare step compiles
+ * the sources into dist/ with esbuild), then `npm start`.
  */
 describe('a production install from a fresh clone', () => {
   let dir: string | undefined
@@ -36,6 +37,8 @@ describe('a production install from a fresh clone', () => {
     const pkg = JSON.parse(await readFile(join(clone, 'package.json'), 'utf8')) as { devDependencies: object }
     for (const dev of Object.keys(pkg.devDependencies))
       expect(existsSync(join(clone, 'node_modules', dev)), dev).toBe(false)
+    // The prepare step compiled the sources: without tsx, bin/pkgway.js can only run this bundle.
+    expect(existsSync(join(clone, 'dist', 'main.js'))).toBe(true)
 
     const child = spawn('npm', ['start'], {
       cwd: clone,
