@@ -100,7 +100,7 @@ export async function seedBench(opts: SeedOptions): Promise<Seeded> {
   try {
     await catalog.migrate()
     const { account } = await bootstrap(catalog, config.bootstrapAdminToken)
-    const blobs = createBlobStore(config, config.signingSecret!)
+    const blobs = await createBlobStore(config, config.signingSecret!)
     return await catalog.db.transaction().execute(async (db) => {
       const product = await seedProduct(db, account, { code: 'bench', name: 'Bench', strategy: 'LICENSED' })
       const ctx: Ctx = { db, blobs, account, product }

@@ -1,6 +1,7 @@
 import { Command } from 'commander'
 import { serveCommand } from './serve.ts'
 import { adminCommands } from './admin.ts'
+import { maintenanceCommands } from './maintenance.ts'
 import { vendorCommands } from './vendor/index.ts'
 import { workerCommand } from './worker.ts'
 
@@ -13,6 +14,7 @@ const program = new Command()
 serveCommand(program)
 adminCommands(program)
 workerCommand(program)
+maintenanceCommands(program)
 vendorCommands(program)
 
 await program.parseAsync(process.argv)

@@ -1,5 +1,4 @@
-import { randomBytes } from 'node:crypto'
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { z } from 'zod'
 import { type ConfigInput, configSchema, envBindings, type PkgwayConfig } from './schema.ts'
@@ -128,30 +127,17 @@ export function loadConfig(opts: LoadOptions = {}): PkgwayConfig {
 }
 
 /**
- * resolveSigningSecret returns the configured secret or the one persisted under dataDir,
- * creating it (mode 0600) on first start so signed URLs survive restarts.
+ * readLegacySigningSecret returns the secret that versions before the catalog-kept keys generated under
+ * `<dataDir>/signing-secret`, or undefined. The first start on a catalog without keys adopts it, so URLs handed
+ * out before the upgrade stay valid.
  */
-export function resolveSigningSecret(config: PkgwayConfig): string {
-  if (config.signingSecret) return config.signingSecret
-  const path = join(config.dataDir, 'signing-secret')
-  const unusable = (err: unknown) => {
-    const reason = (err as NodeJS.ErrnoException).code ?? String(err)
-    return new Error(`data directory ${config.dataDir} is not usable: ${reason} on ${path}`, { cause: err })
-  }
+export function readLegacySigningSecret(dataDir: string): string | undefined {
   try {
-    const existing = readFileSync(path, 'utf8').trim()
-    if (existing.length >= 32) return existing
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw unusable(err)
+    const secret = readFileSync(join(dataDir, 'signing-secret'), 'utf8').trim()
+    return secret.length >= 32 ? secret : undefined
+  } catch {
+    return undefined
   }
-  const secret = randomBytes(32).toString('hex')
-  try {
-    mkdirSync(config.dataDir, { recursive: true })
-    writeFileSync(path, `${secret}\n`, { mode: 0o600, flag: 'w' })
-  } catch (err) {
-    throw unusable(err)
-  }
-  return secret
 }
 
 /**

@@ -43,7 +43,7 @@ const settings = z.strictObject({
     .default(['localhost', '127.0.0.1', '[::1]']),
   /** Catalog database; `sqlite:<dataDir>/pkgway.db` when unset. */
   databaseUrl: databaseUrl.optional(),
-  /** Directory for generated state: the signing secret when none is given, and the default SQLite file and blob root. */
+  /** Directory for generated state: the default SQLite file and blob root. */
   dataDir: z.string().min(1).default('./data'),
   storage: z
     .strictObject({
@@ -79,7 +79,7 @@ const settings = z.strictObject({
       message: 'storage.s3 (bucket at least) is required when storage.kind is s3',
       path: ['s3'],
     }),
-  /** HMAC secret for gateway-signed blob URLs; generated and persisted under dataDir when unset. */
+  /** HMAC secret for gateway-signed blob URLs; when unset, the key kept in the catalog (catalog/signing-keys.ts). */
   signingSecret: z.string().min(32, 'must be at least 32 characters').optional(),
   logLevel: logLevel.default('info'),
   /** Admin token installed at start (idempotent), for automation. */
@@ -90,8 +90,10 @@ const settings = z.strictObject({
       inProcess: z.boolean().default(true),
       concurrency: z.number().int().min(1).max(64).default(2),
       pollIntervalMs: z.number().int().min(10).max(60000).default(500),
+      /** Job lease, renewed by a heartbeat every third of it; a killed worker's job is retried this long after. */
+      leaseMs: z.number().int().min(1000).max(600000).default(10000),
     })
-    .default({ inProcess: true, concurrency: 2, pollIntervalMs: 500 }),
+    .default({ inProcess: true, concurrency: 2, pollIntervalMs: 500, leaseMs: 10000 }),
   http: z
     .strictObject({
       /** Longest time a whole request (an upload's body included) may take; 0 for no limit. */
@@ -111,6 +113,14 @@ const settings = z.strictObject({
       windowSeconds: z.number().int().min(1).max(86_400).default(60),
     })
     .default({ maxFailures: 20, windowSeconds: 60 }),
+  metrics: z
+    .strictObject({
+      /** Port of the Prometheus listener (`GET /metrics`); no listener when unset, a free one for 0. */
+      port: z.number().int().min(0).max(65535).optional(),
+      /** Address of the metrics listener; loopback unless an operator opens it on purpose. */
+      host: z.string().min(1).default('127.0.0.1'),
+    })
+    .default({ host: '127.0.0.1' }),
   pypi: z
     .strictObject({
       passthrough: z.enum(['redirect', 'proxy', 'off']).default('redirect'),
@@ -166,6 +176,9 @@ export const envBindings: ReadonlyArray<readonly [string, readonly string[], Env
   ['PKGWAY_HEADERS_TIMEOUT_MS', ['http', 'headersTimeoutMs'], 'int'],
   ['PKGWAY_AUTH_MAX_FAILURES', ['authThrottle', 'maxFailures'], 'int'],
   ['PKGWAY_AUTH_FAILURE_WINDOW', ['authThrottle', 'windowSeconds'], 'int'],
+  ['PKGWAY_WORKERS_LEASE_MS', ['workers', 'leaseMs'], 'int'],
+  ['PKGWAY_METRICS_PORT', ['metrics', 'port'], 'int'],
+  ['PKGWAY_METRICS_HOST', ['metrics', 'host'], 'string'],
   ['PKGWAY_PYPI_PASSTHROUGH', ['pypi', 'passthrough'], 'string'],
   ['PKGWAY_PYPI_UPSTREAM', ['pypi', 'upstream'], 'string'],
   ['PKGWAY_PYPI_UPSTREAM_TIMEOUT_MS', ['pypi', 'upstreamTimeoutMs'], 'int'],

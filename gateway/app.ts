@@ -10,6 +10,8 @@ import Fastify, {
 import type { PkgwayConfig } from '../config/schema.ts'
 import type { Catalog } from './catalog/db.ts'
 import errorHandler, { sendJsonApiErrors, toJsonApiError } from './plugins/error-handler.ts'
+import health from './plugins/health.ts'
+import metrics from './plugins/metrics.ts'
 import services from './plugins/services.ts'
 import workers from './plugins/workers.ts'
 import { api } from './api/index.ts'
@@ -19,12 +21,16 @@ import { engines, rootEngines } from './engines/index.ts'
 import { SCOPE_PREFIXES } from './scopes.ts'
 import type { BlobStore } from './storage/blob-store.ts'
 import { blobRoute } from './storage/blob-route.ts'
+import type { SigningKeys } from './storage/signing-keys.ts'
 
 export interface PkgwayOptions {
   config: PkgwayConfig
   catalog: Catalog
   blobs: BlobStore
-  signingSecret: string
+  /** Secret of gateway-signed URLs: a configured one, or the keys kept in the catalog (catalog/signing-keys.ts). */
+  signingSecret: string | SigningKeys
+  /** Outcome of the blob store check made at start; when absent the gateway checks once when it becomes ready. */
+  storageReachable?: boolean
 }
 
 /**
@@ -35,6 +41,7 @@ export const pkgway: FastifyPluginAsync<PkgwayOptions> = async (fastify, opts) =
   await fastify.register(services, { ...opts, mountPrefix: fastify.prefix })
   fastify.decorate('authThrottle', new AuthThrottle(opts.config.authThrottle))
   await fastify.register(errorHandler)
+  await fastify.register(metrics)
   // JSON and JSON:API bodies; an empty body with a JSON Content-Type (body-less actions) is no body at all.
   const parseJson = fastify.getDefaultJsonParser('error', 'error')
   fastify.removeContentTypeParser('application/json')
@@ -50,6 +57,7 @@ export const pkgway: FastifyPluginAsync<PkgwayOptions> = async (fastify, opts) =
 
   fastify.get('/v1/ping', async (_request, reply) => reply.code(200).send({ status: 'ok' }))
   fastify.get('/healthz', async (_request, reply) => reply.code(200).send({ status: 'ok' }))
+  await fastify.register(health, { storageReachable: opts.storageReachable })
 
   await fastify.register(workers)
   fastify.uploadGate = artifactEvents(fastify).gate

@@ -24,7 +24,10 @@ export interface WorkerConfig {
   concurrency?: number
   /** Wait between claims while the queue is empty (default 500 ms). */
   pollIntervalMs?: number
-  /** Job lease, renewed while the job runs; a dead worker's jobs are reclaimed this long after (default 60 s). */
+  /**
+   * Job lease, renewed every third of it while the job runs (a heartbeat); a dead worker's jobs are reclaimed
+   * at most this long after it died (default 10 s).
+   */
   leaseMs?: number
   /** On stop, time running jobs get to finish before they are aborted and handed back (default 10 s). */
   shutdownGraceMs?: number
@@ -43,6 +46,9 @@ export interface WorkerConfig {
   /** Replaces the default handlers (process-upload, wait-for-upload, oci-ingest). */
   handlers?: readonly JobHandler<unknown>[]
 }
+
+/** Default job lease: short, so a killed worker's job runs again within seconds; the heartbeat keeps it. */
+export const DEFAULT_LEASE_MS = 10_000
 
 export interface StartWorkersInput {
   catalog: Catalog
@@ -86,7 +92,7 @@ export function createWorker(input: StartWorkersInput): Worker {
       workerId: config.workerId ?? defaultWorkerId(),
       concurrency: config.concurrency ?? 2,
       pollIntervalMs: config.pollIntervalMs ?? 500,
-      leaseMs: config.leaseMs ?? 60_000,
+      leaseMs: config.leaseMs ?? DEFAULT_LEASE_MS,
       shutdownGraceMs: config.shutdownGraceMs ?? 10_000,
       jobRetentionMs: config.jobRetentionMs,
       handlers: config.handlers ?? defaultHandlers(config),

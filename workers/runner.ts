@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
 import type { Catalog } from '../gateway/catalog/db.ts'
+import { isCatalogUnavailable } from '../gateway/catalog/health.ts'
+import { recordJobOutcome } from '../gateway/metrics.ts'
 import type { JobRow } from '../gateway/catalog/types.ts'
 import type { BlobStore } from '../gateway/storage/blob-store.ts'
 import {
@@ -213,7 +215,9 @@ export class Worker {
         claimed = jobs.length
         for (const job of jobs) this.launch(job)
       } catch (err) {
-        this.deps.log.error({ err, worker: this.id }, 'claiming jobs failed')
+        // An outage is logged once by the catalog's health watcher; the loop just keeps polling until it ends.
+        if (isCatalogUnavailable(err)) this.deps.log.debug({ err, worker: this.id }, 'claiming jobs failed')
+        else this.deps.log.error({ err, worker: this.id }, 'claiming jobs failed')
       }
       if (claimed === 0) await this.prune()
       // All slots busy: wait for one to free up. Queue drained: wait a poll interval (or a wake).
@@ -269,6 +273,7 @@ export class Worker {
     const logCtx = { job: job.id, kind: job.kind, attempt: job.attempts, worker: this.id }
     if (!handler) {
       await failJob(db, job, this.id, `no handler for job kind ${job.kind}`, null)
+      recordJobOutcome(job.kind, 'failed')
       return
     }
     let payload: unknown
@@ -276,6 +281,7 @@ export class Worker {
       payload = JSON.parse(job.payload)
     } catch {
       await failJob(db, job, this.id, 'payload is not valid JSON', null)
+      recordJobOutcome(job.kind, 'failed')
       return
     }
     if (isExhausted(job)) {
@@ -283,6 +289,7 @@ export class Worker {
       log.warn(logCtx, reason)
       await this.giveUp(handler, ctx, payload, job.last_error ?? reason)
       await failJob(db, job, this.id, reason, null)
+      recordJobOutcome(job.kind, 'failed')
       return
     }
     let lost = false
@@ -307,9 +314,10 @@ export class Worker {
     try {
       outcome = await handler.run(ctx, payload)
     } catch (err) {
-      if (lost) return
+      if (lost) return recordJobOutcome(job.kind, 'lost')
       if (controller.signal.reason instanceof ShuttingDown) {
         await releaseJob(db, job, this.id)
+        recordJobOutcome(job.kind, 'released')
         log.info(logCtx, 'job handed back at shutdown')
         return
       }
@@ -319,18 +327,22 @@ export class Worker {
       if (!willRetry) await this.giveUp(handler, ctx, payload, message)
       const retryAt = willRetry ? new Date(Date.now() + (handler.backoff ?? backoffDelay)(job.attempts)) : null
       const result = await failJob(db, job, this.id, message, retryAt)
+      recordJobOutcome(job.kind, result)
       log[result === 'failed' ? 'error' : 'warn']({ ...logCtx, err, result, retryAt }, `job failed: ${message}`)
       return
     } finally {
       clearInterval(heartbeat)
     }
-    if (lost) return
+    if (lost) return recordJobOutcome(job.kind, 'lost')
     if (outcome?.rescheduleAt) {
       await rescheduleJob(db, job, this.id, outcome.rescheduleAt)
+      recordJobOutcome(job.kind, 'rescheduled')
       log.debug({ ...logCtx, runAt: outcome.rescheduleAt }, 'job rescheduled')
     } else if (await completeJob(db, job, this.id)) {
+      recordJobOutcome(job.kind, 'done')
       log.debug(logCtx, 'job done')
     } else {
+      recordJobOutcome(job.kind, 'lost')
       log.warn(logCtx, 'job finished after its lease was lost')
     }
   }

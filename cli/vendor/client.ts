@@ -1,16 +1,15 @@
-import { createRequire } from 'node:module'
 import type { Readable } from 'node:stream'
 import { Agent, type Dispatcher, request } from 'undici'
 import { ApiError, CliError, firstLine, type JsonApiError, networkMessage } from './errors.ts'
 import type { Connection } from './settings.ts'
+import manifest from '../../package.json' with { type: 'json' }
 
 /**
  * A small client for the management API (JSON:API): bearer token, `/v1/…` or `/v1/accounts/<account>/…` paths,
  * redirects never followed (artifact creation answers 307 + Location), and every failure turned into one line.
  */
 
-const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version
-export const USER_AGENT = `pkgway-cli/${VERSION} node/${process.version}`
+export const USER_AGENT = `pkgway-cli/${manifest.version} node/${process.version}`
 
 /** A JSON:API resource object, as far as the CLI reads it. */
 export interface Resource {

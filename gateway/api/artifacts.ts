@@ -151,7 +151,7 @@ async function createArtifact(request: FastifyRequest, reply: FastifyReply) {
     },
     'content',
   )
-  const { blobs, config, signingSecret } = request.server
+  const { blobs, config, signingKeys } = request.server
   // The keygen CLI PUTs to this URL verbatim: it must be absolute. see: ../shared/spec/keygen-cli-wire.md §4
   const baseUrl = request.server.absoluteBase(request)
   // Without a declared size the keygen CLI PUTs with chunked encoding (it does so for empty files), which S3
@@ -159,7 +159,7 @@ async function createArtifact(request: FastifyRequest, reply: FastifyReply) {
   // Either URL names the artifact's upload key, never the served one: the worker promotes the bytes once verified.
   const url = row.filesize
     ? await blobs.uploadUrl(upload, { baseUrl, size: row.filesize })
-    : signedBlobUrl(signingSecret, baseUrl, 'PUT', upload, config.storage.uploadTtl)
+    : signedBlobUrl(signingKeys.current(), baseUrl, 'PUT', upload, config.storage.uploadTtl)
   // Echo filesize and filetype exactly as sent: the keygen CLI decodes them into its upload request, and the
   // echoed filesize becomes the PUT's Content-Length. see: ../shared/spec/keygen-cli-wire.md §2.2
   const doc = artifactResource(row, {

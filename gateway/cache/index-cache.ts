@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache'
+import { recordCacheLookup } from '../metrics.ts'
 
 /** Options of an {@link IndexCache}; every limit is optional and defaults to a small, bounded cache. */
 export interface IndexCacheOptions<V> {
@@ -10,6 +11,8 @@ export interface IndexCacheOptions<V> {
   sizeOf?: (value: V) => number
   /** Lifetime of an entry in milliseconds; entries live until evicted when absent. */
   ttlMs?: number
+  /** Name in the metrics (`pkgway_cache_lookups_total{cache="<name>"}`); lookups are not counted without one. */
+  name?: string
 }
 
 /**
@@ -21,8 +24,10 @@ export interface IndexCacheOptions<V> {
 export class IndexCache<V extends object> {
   readonly #lru: LRUCache<string, V>
   readonly #loading = new Map<string, Promise<V>>()
+  readonly #name: string | undefined
 
   constructor(opts: IndexCacheOptions<V> = {}) {
+    this.#name = opts.name
     const sizeOf = opts.sizeOf ?? (() => 1024)
     this.#lru = new LRUCache<string, V>({
       max: opts.max ?? 1000,
@@ -34,7 +39,7 @@ export class IndexCache<V extends object> {
 
   /** Get returns the cached value for key, or undefined. */
   get(key: string): V | undefined {
-    return this.#lru.get(key)
+    return this.#counted(this.#lru.get(key))
   }
 
   /** Set stores value under key; a value larger than maxSize is simply not kept. */
@@ -48,7 +53,7 @@ export class IndexCache<V extends object> {
    * cached.
    */
   async getOrLoad(key: string, load: () => Promise<V> | V): Promise<V> {
-    const hit = this.#lru.get(key)
+    const hit = this.#counted(this.#lru.get(key))
     if (hit !== undefined) return hit
     const pending = this.#loading.get(key)
     if (pending) return pending
@@ -63,6 +68,12 @@ export class IndexCache<V extends object> {
     })()
     this.#loading.set(key, promise)
     return promise
+  }
+
+  /** counted records a lookup's result in the metrics when the cache has a name, and returns it. */
+  #counted(value: V | undefined): V | undefined {
+    if (this.#name !== undefined) recordCacheLookup(this.#name, value !== undefined)
+    return value
   }
 
   /** Size is the number of entries currently cached. */

@@ -16,6 +16,18 @@ export interface BootstrapResult {
  * token. A configured bootstrap token is installed idempotently instead of a generated one.
  */
 export async function bootstrap(catalog: Catalog, bootstrapToken?: string): Promise<BootstrapResult> {
+  try {
+    return await bootstrapOnce(catalog, bootstrapToken)
+  } catch (err) {
+    // Instances started together on an empty catalog race to create the account (or the token): the loser
+    // finds the winner's on a second try.
+    const code = (err as { code?: string }).code
+    if (code !== '23505' && !code?.startsWith('SQLITE_CONSTRAINT')) throw err
+    return bootstrapOnce(catalog, bootstrapToken)
+  }
+}
+
+function bootstrapOnce(catalog: Catalog, bootstrapToken?: string): Promise<BootstrapResult> {
   return catalog.db.transaction().execute(async (trx) => {
     let account = (await findAccount(trx, DEFAULT_ACCOUNT_SLUG)) ?? (await firstAccount(trx))
     const fresh = !account

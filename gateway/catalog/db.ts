@@ -4,10 +4,12 @@ import { dirname } from 'node:path'
 import SqliteDatabase from 'better-sqlite3'
 import { Kysely, type Migration, type MigrationProvider, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely'
 import pg from 'pg'
+import { CatalogHealth, markCatalogError, monitored } from './health.ts'
 import * as m001 from './migrations/001-initial.ts'
 import * as m002 from './migrations/002-revisions.ts'
 import * as m003 from './migrations/003-upload-keys.ts'
 import { RevisionFeed, registerFeed } from './revision-feed.ts'
+import * as m004 from './migrations/004-signing-keys.ts'
 import type { Database } from './types.ts'
 
 export type Dialect = 'sqlite' | 'postgres'
@@ -18,6 +20,8 @@ export interface Catalog {
   readonly dialect: Dialect
   /** What this process knows of every account's revisions; started by the gateway, not by one-shot commands. */
   readonly revisions: RevisionFeed
+  /** Availability as last seen by queries: every change is reported once to its listeners. */
+  readonly health: CatalogHealth
   /** Applies every pending migration, in order. */
   migrate(): Promise<void>
   close(): Promise<void>
@@ -31,7 +35,17 @@ export class CatalogError extends Error {
   }
 }
 
-const migrations: Record<string, Migration> = { '001-initial': m001, '002-revisions': m002, '003-upload-keys': m003 }
+const migrations: Record<string, Migration> = {
+  '001-initial': m001,
+  '002-revisions': m002,
+  '003-upload-keys': m003,
+  '004-signing-keys': m004,
+}
+
+/** A pool that cannot connect within this long fails the query (503) instead of making requests wait. */
+const CONNECT_TIMEOUT_MS = 5_000
+/** No catalog query takes this long when the server is healthy; a hung server must not hang requests. */
+const QUERY_TIMEOUT_MS = 30_000
 
 const provider: MigrationProvider = { getMigrations: async () => migrations }
 
@@ -45,7 +59,7 @@ const pgTypes = {
     oid === int8 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
 }
 
-function openSqlite(path: string): Kysely<Database> {
+function openSqlite(path: string, health: CatalogHealth): Kysely<Database> {
   if (path !== ':memory:') {
     try {
       mkdirSync(dirname(path), { recursive: true })
@@ -65,7 +79,7 @@ function openSqlite(path: string): Kysely<Database> {
   } catch (err) {
     throw new CatalogError(`cannot open SQLite database ${path}: ${(err as Error).message}`, { cause: err })
   }
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database }) })
+  return new Kysely<Database>({ dialect: monitored(new SqliteDialect({ database }), health) })
 }
 
 /** postgresClientConfig turns `postgres://…[?schema=name]` into node-postgres settings. */
@@ -75,17 +89,23 @@ function postgresClientConfig(url: string): pg.ClientConfig {
   parsed.searchParams.delete('schema')
   return {
     connectionString: parsed.toString(),
-    connectionTimeoutMillis: 5000,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    query_timeout: QUERY_TIMEOUT_MS,
+    keepAlive: true,
     types: pgTypes,
     ...(schema ? { options: `-c search_path=${schema}` } : {}),
   }
 }
 
-function openPostgres(url: string): Kysely<Database> {
+function openPostgres(url: string, health: CatalogHealth): Kysely<Database> {
   const pool = new pg.Pool({ ...postgresClientConfig(url), max: 10 })
-  // An idle client that errors (server restart) must not crash the process; the next query reconnects.
-  pool.on('error', () => {})
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+  // An idle client that errors (server restart) must not crash the process; the next query reconnects. The
+  // error is reported to health, which logs the outage once (gateway/plugins/health.ts), not once per client.
+  pool.on('error', (err) => markCatalogError(health, err))
+  // A client whose connection drops while checked out emits 'error' with no pool listener attached, which
+  // would crash the process; its query fails on its own, so the event only needs reporting.
+  pool.on('connect', (client) => client.on('error', (err) => markCatalogError(health, err)))
+  return new Kysely<Database>({ dialect: monitored(new PostgresDialect({ pool }), health) })
 }
 
 /**
@@ -94,13 +114,20 @@ function openPostgres(url: string): Kysely<Database> {
  */
 export async function openCatalog(url: string): Promise<Catalog> {
   const dialect: Dialect = url.startsWith('sqlite:') ? 'sqlite' : 'postgres'
-  const db = dialect === 'sqlite' ? openSqlite(url.slice('sqlite:'.length)) : openPostgres(url)
+  const health = new CatalogHealth()
+  const db = dialect === 'sqlite' ? openSqlite(url.slice('sqlite:'.length), health) : openPostgres(url, health)
   const schema = dialect === 'postgres' ? (new URL(url).searchParams.get('schema') ?? undefined) : undefined
   try {
     if (dialect === 'postgres') {
       if (schema) {
         if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`invalid schema name ${schema}`)
-        await sql.raw(`create schema if not exists ${schema}`).execute(db)
+        // Instances starting together race on IF NOT EXISTS; the loser's unique violation means it exists.
+        await sql
+          .raw(`create schema if not exists ${schema}`)
+          .execute(db)
+          .catch((err) => {
+            if ((err as { code?: string }).code !== '23505') throw err
+          })
       }
     }
     await sql`select 1`.execute(db)
@@ -117,6 +144,7 @@ export async function openCatalog(url: string): Promise<Catalog> {
     db,
     dialect,
     revisions,
+    health,
     async migrate() {
       const migrator = new Migrator({ db, provider, migrationTableSchema: schema })
       const { error, results } = await migrator.migrateToLatest()

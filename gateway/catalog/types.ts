@@ -232,6 +232,17 @@ export interface JobRow extends Stamped {
 }
 
 /** The database as kysely sees it. */
+/** A secret of gateway-signed URLs (migrations/002-signing-keys.ts). */
+export interface SigningKeyRow {
+  generation: number
+  secret: string
+  created_at: string
+  /** When a rotation replaced it; null for the key that signs. */
+  retired_at: string | null
+  /** A retired key verifies URLs until then. */
+  accept_until: string | null
+}
+
 export interface Database {
   accounts: AccountRow
   products: ProductRow
@@ -251,4 +262,5 @@ export interface Database {
   license_users: LicenseUserRow
   tokens: TokenRow
   jobs: JobRow
+  signing_keys: SigningKeyRow
 }

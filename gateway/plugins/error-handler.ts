@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { defaultTitle, type ErrorSource, GatewayError } from '../errors.ts'
+import { asOutage, outageOf } from '../outage.ts'
 
 /** A Keygen-style error object, as it appears in `errors[]`. */
 export interface JsonApiError {
@@ -14,15 +15,17 @@ export interface JsonApiError {
  * toJsonApiError turns anything thrown into the error object a client may see. Messages of unexpected
  * errors (5xx) are hidden; Fastify's own client errors (bad JSON, too large, bad content type) keep theirs.
  */
-export function toJsonApiError(err: unknown): {
+export function toJsonApiError(thrown: unknown): {
   status: number
   error: JsonApiError
   headers?: Record<string, string>
 } {
+  // A catalog or storage outage is a 503 with Retry-After, whatever threw it.
+  const err = asOutage(thrown) ?? thrown
   if (err instanceof GatewayError) {
     // Server-side failures are logged in full; clients only learn which kind (storage keys and backend text stay in).
     const detail =
-      err.statusCode < 500
+      err.statusCode < 500 || outageOf(err)
         ? err.message
         : err.code === 'STORAGE_ERROR'
           ? 'The storage backend failed; try again later'
@@ -77,7 +80,8 @@ export function sendJsonApiErrors(
 async function errorHandler(fastify: FastifyInstance) {
   fastify.setErrorHandler((err, request, reply) => {
     const { status, error, headers } = toJsonApiError(err)
-    if (status >= 500) request.log.error({ err }, 'request failed')
+    // An outage is logged once when it starts (plugins/health.ts), not as a failure of every request it meets.
+    if (status >= 500 && !outageOf(err)) request.log.error({ err }, 'request failed')
     else request.log.info({ code: error.code, status }, 'request rejected')
     return sendJsonApiErrors(request, reply, status, [error], headers)
   })

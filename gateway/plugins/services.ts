@@ -6,6 +6,7 @@ import { GatewayError } from '../errors.ts'
 import { ReadModel } from '../read-model/read-model.ts'
 import type { BlobInfo, BlobStore } from '../storage/blob-store.ts'
 import { withUrlReuse } from '../storage/url-reuse.ts'
+import { type SigningKeys, toSigningKeys } from '../storage/signing-keys.ts'
 
 /** What the gateway's signed PUT route may accept for one upload key, and where it reports the outcome. */
 export interface UploadClaim {
@@ -27,7 +28,8 @@ export interface Services {
   config: PkgwayConfig
   catalog: Catalog
   blobs: BlobStore
-  signingSecret: string
+  /** Secret of gateway-signed URLs: a configured one, or the keys kept in the catalog (catalog/signing-keys.ts). */
+  signingSecret: string | SigningKeys
 }
 
 declare module 'fastify' {
@@ -35,7 +37,8 @@ declare module 'fastify' {
     config: PkgwayConfig
     catalog: Catalog
     blobs: BlobStore
-    signingSecret: string
+    /** The keys of gateway-signed URLs: sign with current(), verify with accepted(). */
+    signingKeys: SigningKeys
     /** The read side every route reads through (gateway/read-model). */
     readModel: ReadModel
     /** Path prefix the gateway is mounted under ('' when it runs alone). */
@@ -61,7 +64,7 @@ async function services(fastify: FastifyInstance, opts: Services & { mountPrefix
   fastify.decorate('config', opts.config)
   fastify.decorate('catalog', opts.catalog)
   fastify.decorate('blobs', withUrlReuse(opts.blobs, opts.config.storage.presignTtl))
-  fastify.decorate('signingSecret', opts.signingSecret)
+  fastify.decorate('signingKeys', toSigningKeys(opts.signingSecret))
   fastify.decorate('mountPrefix', opts.mountPrefix)
   fastify.decorate('uploadGate', null as UploadGate | null)
   fastify.decorate('readModel', new ReadModel(opts.catalog.db, opts.catalog.revisions))

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { GatewayError } from '../errors.ts'
+import { recordUploadBytes } from '../metrics.ts'
 import type { Readable } from 'node:stream'
 import { type BlobInfo, SizeMismatchError, validateKey } from './blob-store.ts'
 import { boundedBody } from './bounded-body.ts'
@@ -8,15 +9,21 @@ import { BLOB_ROUTE, verifySignedBlob } from './signed-url.ts'
 
 type BlobRequest = FastifyRequest<{ Params: { '*': string }; Querystring: Record<string, string> }>
 
-/** signedKey verifies the URL's signature for this method and returns the blob key it grants. */
-function signedKey(fastify: FastifyInstance, request: BlobRequest): string {
+/**
+ * signedKey verifies the URL's signature for this method and returns the blob key it grants. A signature that
+ * matches no known key makes the keys reload once, in case another instance rotated them.
+ */
+async function signedKey(fastify: FastifyInstance, request: BlobRequest): Promise<string> {
   const key = request.params['*']
   try {
     validateKey(key, fastify.blobs.name)
   } catch {
     throw new GatewayError('SIGNATURE_INVALID', 'The signed URL is invalid', 403)
   }
-  const check = verifySignedBlob(fastify.signingSecret, request.method, key, request.query)
+  const keys = fastify.signingKeys
+  let check = verifySignedBlob(keys.accepted(), request.method, key, request.query)
+  if (check === 'invalid' && (await keys.reload()))
+    check = verifySignedBlob(keys.accepted(), request.method, key, request.query)
   if (check === 'expired') throw new GatewayError('SIGNATURE_EXPIRED', 'The signed URL has expired', 403)
   if (check !== 'ok') throw new GatewayError('SIGNATURE_INVALID', 'The signed URL is invalid', 403)
   return key
@@ -35,7 +42,7 @@ export async function blobRoute(fastify: FastifyInstance) {
   fastify.addContentTypeParser('*', (_request, payload, done) => done(null, payload))
 
   fastify.get(`/${BLOB_ROUTE}*`, async (request: BlobRequest, reply: FastifyReply) => {
-    const key = signedKey(fastify, request)
+    const key = await signedKey(fastify, request)
     const filename = typeof request.query.filename === 'string' ? request.query.filename : undefined
     reply.header('Cache-Control', 'private, max-age=0')
     return serveBlob(fastify.blobs, key, request, reply, { filename })
@@ -47,7 +54,7 @@ export async function blobRoute(fastify: FastifyInstance) {
   })
 
   fastify.put(`/${BLOB_ROUTE}*`, async (request: BlobRequest, reply: FastifyReply) => {
-    const key = signedKey(fastify, request)
+    const key = await signedKey(fastify, request)
     const declared = request.headers['content-length']
     const size = declared !== undefined && /^\d+$/.test(declared) ? Number(declared) : undefined
     if (!fastify.uploadGate) throw new GatewayError('UPLOAD_CLOSED', 'This URL accepts no uploads', 409)
@@ -67,6 +74,7 @@ export async function blobRoute(fastify: FastifyInstance) {
       )
       throw failure
     }
+    recordUploadBytes(info.size)
     await claim.stored(info)
     return reply.code(200).header('ETag', info.etag).send()
   })

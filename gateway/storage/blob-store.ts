@@ -67,6 +67,17 @@ export interface BlobStore {
   uploadUrl(key: string, opts: UrlOptions): Promise<string>
   /** Check verifies the store is reachable and writable at start. */
   check(): Promise<void>
+  /**
+   * SweepTemporary removes what interrupted writes left behind, for stores that keep partial writes themselves
+   * (the filesystem store's `.tmp`; S3 leaves incomplete multipart uploads to a bucket lifecycle rule).
+   */
+  sweepTemporary?(): Promise<SweepResult>
+}
+
+/** What {@link BlobStore.sweepTemporary} removed. */
+export interface SweepResult {
+  files: number
+  bytes: number
 }
 
 export class BlobNotFoundError extends GatewayError {
@@ -97,10 +108,60 @@ export class SizeMismatchError extends GatewayError {
   }
 }
 
-/** BlobStoreError is any other backend failure, with the backend's reason in one line. */
+/** Errno codes of a store that cannot serve now: unreachable, timed out, out of space or file handles, failing I/O. */
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EIO',
+  'ENOSPC',
+  'EDQUOT',
+  'EROFS',
+  'EMFILE',
+  'ENFILE',
+  'ESTALE',
+  'EAGAIN',
+  'EBUSY',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_SOCKET',
+])
+/** AWS SDK error names of a backend that is overloaded, failing or too slow to answer. */
+const UNAVAILABLE_NAMES = new Set(['TimeoutError', 'RequestTimeout', 'ServiceUnavailable', 'SlowDown', 'InternalError'])
+
+/**
+ * storageUnavailable tells whether a backend failure means the store cannot serve now (so a retry later may
+ * work), as opposed to a refusal such as AccessDenied: a network or I/O errno, an SDK timeout, or an HTTP 5xx.
+ */
+export function storageUnavailable(cause: unknown): boolean {
+  for (let e = cause, depth = 0; e && typeof e === 'object' && depth < 5; depth++) {
+    const { code, name, $metadata } = e as { code?: unknown; name?: unknown; $metadata?: { httpStatusCode?: number } }
+    if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) return true
+    if (typeof name === 'string' && UNAVAILABLE_NAMES.has(name)) return true
+    if (($metadata?.httpStatusCode ?? 0) >= 500) return true
+    if (e instanceof AggregateError && e.errors.some(storageUnavailable)) return true
+    e = (e as { cause?: unknown }).cause
+  }
+  return false
+}
+
+/**
+ * BlobStoreError is any other backend failure, with the backend's reason in one line. `unavailable` (derived from
+ * the cause unless given) makes it a 503 with Retry-After instead of a 502 (gateway/outage.ts).
+ */
 export class BlobStoreError extends GatewayError {
-  constructor(store: string, detail: string, cause?: unknown) {
+  readonly unavailable: boolean
+
+  constructor(store: string, detail: string, cause?: unknown, unavailable = storageUnavailable(cause)) {
     super('STORAGE_ERROR', `${store}: ${detail}`, 502, { cause })
+    this.unavailable = unavailable
   }
 }
 

@@ -42,11 +42,14 @@ export async function proxyBlob(
     headers,
     headersTimeout: 30_000,
     bodyTimeout: 60_000,
+  }).catch((err) => {
+    throw new BlobStoreError(blobs.name, `fetching ${key} failed: ${(err as Error).message}`, err)
   })
   if (upstream.statusCode >= 400 && upstream.statusCode !== 416) {
     await upstream.body.dump()
     if (upstream.statusCode === 404) throw new BlobNotFoundError(key, blobs.name)
-    throw new BlobStoreError(blobs.name, `storage answered ${upstream.statusCode} for ${key}`)
+    const status = upstream.statusCode
+    throw new BlobStoreError(blobs.name, `storage answered ${status} for ${key}`, undefined, status >= 500)
   }
   reply.code(upstream.statusCode)
   for (const name of FORWARDED_RESPONSE_HEADERS) {

@@ -1,12 +1,14 @@
-import { randomUUID } from 'node:crypto'
+import { randomBytes, randomUUID } from 'node:crypto'
 import { createReadStream, createWriteStream } from 'node:fs'
 import { constants, copyFile, mkdir, open, readdir, rename, rm, rmdir, stat, unlink } from 'node:fs/promises'
+import { hostname } from 'node:os'
 import { dirname, join, relative, resolve, sep } from 'node:path'
 import { Readable, Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { GatewayError } from '../errors.ts'
 import {
   type BlobInfo,
+  type SweepResult,
   BlobNotFoundError,
   type BlobStore,
   BlobStoreError,
@@ -17,13 +19,45 @@ import {
   type WriteOptions,
 } from './blob-store.ts'
 import { signedBlobUrl } from './signed-url.ts'
+import { type SigningKeys, toSigningKeys } from './signing-keys.ts'
 
 const TMP_DIR = '.tmp'
 
+/** A temporary file nothing has written to for this long belongs to an upload that died. */
+export const STALE_TEMP_MS = 15 * 60_000
+
+/** Tells this process apart from an earlier one with the same pid (a restarted container is often pid 1 again). */
+const PROCESS_TOKEN = randomBytes(4).toString('hex')
+const HOST = encodeURIComponent(hostname())
+
+/** tempName names a temporary file after its writer, `<pid>.<token>@<host>@<uuid>`, so a sweep knows whose it is. */
+const tempName = (): string => `${process.pid}.${PROCESS_TOKEN}@${HOST}@${randomUUID()}`
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/**
+ * isOrphan: the temporary file was written by a process of this host that is gone (a dead pid, or an earlier
+ * process that had this process's pid). Files of other hosts (a shared root) are left to the idle rule.
+ */
+function isOrphan(name: string): boolean {
+  const m = /^(\d+)\.([0-9a-f]+)@([^@]+)@/.exec(name)
+  if (!m || m[3] !== HOST) return false
+  const pid = Number(m[1])
+  if (pid === process.pid) return m[2] !== PROCESS_TOKEN
+  return !processAlive(pid)
+}
+
 export interface FilesystemStoreOptions {
   root: string
-  /** Secret for gateway-signed URLs. */
-  signingSecret: string
+  /** Secret of gateway-signed URLs: a configured one, or the keys kept in the catalog. */
+  signingSecret: string | SigningKeys
   /** Default lifetime of download URLs, in seconds. */
   presignTtl: number
   /** Default lifetime of upload URLs, in seconds. */
@@ -37,9 +71,11 @@ export interface FilesystemStoreOptions {
 export class FilesystemStore implements BlobStore {
   readonly name = 'filesystem'
   readonly root: string
+  readonly #keys: SigningKeys
 
   constructor(private readonly opts: FilesystemStoreOptions) {
     this.root = resolve(opts.root)
+    this.#keys = toSigningKeys(opts.signingSecret)
   }
 
   private path(key: string): string {
@@ -86,7 +122,7 @@ export class FilesystemStore implements BlobStore {
 
   async write(key: string, body: Readable | Buffer, opts: WriteOptions = {}): Promise<BlobInfo> {
     const path = this.path(key)
-    const tmp = join(this.root, TMP_DIR, randomUUID())
+    const tmp = join(this.root, TMP_DIR, tempName())
     let written = 0
     const counter = new Transform({
       transform(chunk: Buffer, _enc, cb) {
@@ -191,10 +227,40 @@ export class FilesystemStore implements BlobStore {
     }
   }
 
+  /**
+   * sweepTemporary removes temporary files of uploads that will never finish: those of a process of this host
+   * that is gone (a crash or kill -9 mid-upload), and any that nothing wrote to for {@link STALE_TEMP_MS}.
+   */
+  async sweepTemporary(now = Date.now()): Promise<SweepResult> {
+    const dir = join(this.root, TMP_DIR)
+    const result: SweepResult = { files: 0, bytes: 0 }
+    let names: string[]
+    try {
+      names = await readdir(dir)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return result
+      throw new BlobStoreError(this.name, `listing ${TMP_DIR} failed: ${(err as NodeJS.ErrnoException).code}`, err)
+    }
+    for (const name of names) {
+      const path = join(dir, name)
+      const info = await stat(path).catch(() => null)
+      if (!info?.isFile()) continue
+      if (!isOrphan(name) && now - info.mtimeMs < STALE_TEMP_MS) continue
+      try {
+        await unlink(path)
+        result.files++
+        result.bytes += info.size
+      } catch {
+        // Renamed into place or removed by another sweeper meanwhile.
+      }
+    }
+    return result
+  }
+
   async redirectUrl(key: string, _method: 'GET' | 'HEAD', opts: UrlOptions): Promise<string> {
     validateKey(key, this.name)
     return signedBlobUrl(
-      this.opts.signingSecret,
+      this.#keys.current(),
       opts.baseUrl,
       'GET',
       key,
@@ -205,11 +271,11 @@ export class FilesystemStore implements BlobStore {
 
   async uploadUrl(key: string, opts: UrlOptions): Promise<string> {
     validateKey(key, this.name)
-    return signedBlobUrl(this.opts.signingSecret, opts.baseUrl, 'PUT', key, opts.ttl ?? this.opts.uploadTtl)
+    return signedBlobUrl(this.#keys.current(), opts.baseUrl, 'PUT', key, opts.ttl ?? this.opts.uploadTtl)
   }
 
   async check(): Promise<void> {
-    const probe = join(this.root, TMP_DIR, `probe-${randomUUID()}`)
+    const probe = join(this.root, TMP_DIR, tempName())
     try {
       await mkdir(dirname(probe), { recursive: true })
       const handle = await open(probe, 'wx')

@@ -59,3 +59,9 @@ export function ociBlobKey(accountId: string, digest: string): string {
   const colon = digest.indexOf(':')
   return `blobs/${accountId}/${digest.slice(0, colon)}/${digest.slice(colon + 1)}`
 }
+
+/** parseArtifactKey recovers account, release and filename from a key written by {@link artifactKey}. */
+export function parseArtifactKey(key: string): { accountId: string; releaseId: string; filename: string } | null {
+  const m = /^artifacts\/([^/]+)\/([^/]+)\/(.+)$/.exec(key)
+  return m ? { accountId: m[1], releaseId: m[2], filename: m[3] } : null
+}

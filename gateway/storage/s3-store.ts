@@ -200,9 +200,9 @@ export class S3Store implements BlobStore {
     const base = this.opts.prefix ? `${this.opts.prefix.replace(/\/+$/, '')}/` : ''
     let token: string | undefined
     do {
-      const page = await this.client.send(
-        new ListObjectsV2Command({ Bucket: this.opts.bucket, Prefix: base + prefix, ContinuationToken: token }),
-      )
+      const page = await this.client
+        .send(new ListObjectsV2Command({ Bucket: this.opts.bucket, Prefix: base + prefix, ContinuationToken: token }))
+        .catch((err) => this.toStoreError(err, prefix))
       for (const obj of page.Contents ?? []) {
         if (obj.Key) yield obj.Key.slice(base.length)
       }

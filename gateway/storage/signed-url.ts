@@ -40,9 +40,12 @@ export function signedBlobUrl(
 
 export type SignatureCheck = 'ok' | 'expired' | 'invalid'
 
-/** verifySignedBlob checks a signature in constant time; requestMethod HEAD is accepted for GET signatures. */
+/**
+ * verifySignedBlob checks a signature in constant time against each accepted secret (several while a rotated key
+ * is still accepted); requestMethod HEAD is accepted for GET signatures.
+ */
 export function verifySignedBlob(
-  secret: string,
+  secrets: string | readonly string[],
   requestMethod: string,
   key: string,
   query: { method?: unknown; expires?: unknown; sig?: unknown; filename?: unknown },
@@ -54,9 +57,12 @@ export function verifySignedBlob(
   if (!allowed.includes(requestMethod)) return 'invalid'
   if (!/^\d{1,12}$/.test(expires)) return 'invalid'
   if (filename !== undefined && typeof filename !== 'string') return 'invalid'
-  const expected = Buffer.from(sign(secret, method, key, Number(expires), filename))
   const given = Buffer.from(sig)
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return 'invalid'
+  const matches = (secret: string) => {
+    const expected = Buffer.from(sign(secret, method, key, Number(expires), filename))
+    return given.length === expected.length && timingSafeEqual(given, expected)
+  }
+  if (!(typeof secrets === 'string' ? [secrets] : secrets).some(matches)) return 'invalid'
   if (Number(expires) < Math.floor(Date.now() / 1000)) return 'expired'
   return 'ok'
 }

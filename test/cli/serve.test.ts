@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises'
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import http from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -94,13 +94,27 @@ describe('pkgway serve', { timeout: 120_000 }, () => {
     expect(match?.kind).toBe('admin-token')
   })
 
-  it('runs embedded by default: SQLite at ./data/pkgway.db, blobs at ./data/blobs, a persisted signing secret', async () => {
+  it('runs embedded by default: SQLite at ./data/pkgway.db, blobs at ./data/blobs, the signing key in the catalog', async () => {
     const cwd = await workdir()
     await runOnce(cwd)
-    expect((await readdir(join(cwd, 'data'))).sort()).toEqual(
-      expect.arrayContaining(['blobs', 'pkgway.db', 'signing-secret']),
-    )
-    expect((await stat(join(cwd, 'data', 'signing-secret'))).mode & 0o777).toBe(0o600)
+    const files = await readdir(join(cwd, 'data'))
+    expect(files).toEqual(expect.arrayContaining(['blobs', 'pkgway.db']))
+    expect(files).not.toContain('signing-secret')
+    const catalog = await openCatalog(`sqlite:${join(cwd, 'data', 'pkgway.db')}`)
+    try {
+      const keys = await catalog.db.selectFrom('signing_keys').select(['generation', 'secret']).execute()
+      expect(keys).toEqual([{ generation: 1, secret: expect.stringMatching(/^[0-9a-f]{64}$/) }])
+    } finally {
+      await catalog.close()
+    }
+    // A second start keeps the key, so signed URLs survive restarts.
+    await runOnce(cwd)
+    const again = await openCatalog(`sqlite:${join(cwd, 'data', 'pkgway.db')}`)
+    try {
+      expect(await again.db.selectFrom('signing_keys').select('generation').execute()).toEqual([{ generation: 1 }])
+    } finally {
+      await again.close()
+    }
   })
 
   it('installs PKGWAY_BOOTSTRAP_ADMIN_TOKEN instead of printing one, idempotently across restarts', async () => {
@@ -120,7 +134,7 @@ describe('pkgway serve', { timeout: 120_000 }, () => {
     await writeFile(file, JSON.stringify({ host: '127.0.0.1', port: 0, dataDir: './state' }))
     const env = { PKGWAY_HOST: '', PORT: '' }
     await runOnce(cwd, env, ['--config', file])
-    expect(await readdir(join(cwd, 'state'))).toEqual(expect.arrayContaining(['pkgway.db', 'blobs', 'signing-secret']))
+    expect(await readdir(join(cwd, 'state'))).toEqual(expect.arrayContaining(['pkgway.db', 'blobs']))
     await runOnce(cwd, { ...env, PKGWAY_CONFIG: file })
   })
 

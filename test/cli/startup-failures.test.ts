@@ -73,7 +73,7 @@ describe.concurrent('pkgway serve start-up failures', { timeout: 60_000 }, () =>
     expectOneLineFailure(
       expect,
       await serve({ PKGWAY_DATA_DIR: file }),
-      /^pkgway: data directory .* is not usable: ENOTDIR/,
+      /^pkgway: cannot create the directory of .*\/data-is-a-file\/pkgway\.db: EEXIST$/,
     )
   })
 

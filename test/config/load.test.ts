@@ -47,9 +47,10 @@ describe('loadConfig', () => {
           delivery: 'redirect',
         },
         logLevel: 'info',
-        workers: { inProcess: true, concurrency: 2, pollIntervalMs: 500 },
+        workers: { inProcess: true, concurrency: 2, pollIntervalMs: 500, leaseMs: 10000 },
         http: { requestTimeoutMs: 3600000, headersTimeoutMs: 30000 },
         authThrottle: { maxFailures: 20, windowSeconds: 60 },
+        metrics: { host: '127.0.0.1' },
         pypi: { passthrough: 'redirect', upstream: 'https://pypi.org/simple/', upstreamTimeoutMs: 15000 },
       })
       expect(Object.isFrozen(config)).toBe(true)
@@ -111,6 +112,9 @@ describe('loadConfig', () => {
           PKGWAY_WORKERS_IN_PROCESS: 'off',
           PKGWAY_WORKERS_CONCURRENCY: '4',
           PKGWAY_WORKERS_POLL_INTERVAL_MS: '250',
+          PKGWAY_WORKERS_LEASE_MS: '20000',
+          PKGWAY_METRICS_PORT: '9464',
+          PKGWAY_METRICS_HOST: '0.0.0.0',
           PKGWAY_PYPI_PASSTHROUGH: 'proxy',
           PKGWAY_PYPI_UPSTREAM: 'https://mirror.example.com/simple/',
           PKGWAY_PYPI_UPSTREAM_TIMEOUT_MS: '5000',
@@ -146,9 +150,10 @@ describe('loadConfig', () => {
         signingSecret: 's'.repeat(32),
         logLevel: 'debug',
         bootstrapAdminToken: 'admin-bootstrap-token-0123456789v3',
-        workers: { inProcess: false, concurrency: 4, pollIntervalMs: 250 },
+        workers: { inProcess: false, concurrency: 4, pollIntervalMs: 250, leaseMs: 20000 },
         http: { requestTimeoutMs: 600000, headersTimeoutMs: 10000 },
         authThrottle: { maxFailures: 5, windowSeconds: 30 },
+        metrics: { port: 9464, host: '0.0.0.0' },
         pypi: { passthrough: 'proxy', upstream: 'https://mirror.example.com/simple/', upstreamTimeoutMs: 5000 },
       })
     })
@@ -186,7 +191,7 @@ describe('loadConfig', () => {
       expect(config.host).toBe('127.0.0.1') // file over default
       expect(config.port).toBe(7100) // env over file
       expect(config.storage).toMatchObject({ kind: 'filesystem', presignTtl: 300, uploadTtl: 900 })
-      expect(config.workers).toEqual({ inProcess: true, concurrency: 8, pollIntervalMs: 500 })
+      expect(config.workers).toEqual({ inProcess: true, concurrency: 8, pollIntervalMs: 500, leaseMs: 10000 })
       expect(config.logLevel).toBe('silent') // overrides over env
     })
 

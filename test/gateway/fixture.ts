@@ -10,6 +10,7 @@ import { FilesystemStore } from '../../gateway/storage/filesystem-store.ts'
 export const TEST_SIGNING_SECRET = 'test-signing-secret-0123456789abcdef'
 
 export interface GatewayServices extends PkgwayOptions {
+  signingSecret: string
   config: PkgwayConfig
   blobs: FilesystemStore
   /** Temporary directory holding the SQLite catalog and the blob root. */

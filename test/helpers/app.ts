@@ -110,7 +110,7 @@ export async function createTestGateway(opts: TestGatewayOptions = {}): Promise<
     ? { ...(await openCatalog(opts.peer.databaseUrl)), url: opts.peer.databaseUrl }
     : await openTestCatalog(opts.catalog ?? 'sqlite')
   const boot = opts.peer ? { account: opts.peer.account, createdToken: opts.peer.adminToken } : await bootstrap(catalog)
-  const blobs = createBlobStore(config, config.signingSecret!)
+  const blobs = await createBlobStore(config, config.signingSecret!)
   const served = opts.counter ? counted(catalog, opts.counter) : catalog
   const app = await buildApp({ config, catalog: served, blobs, signingSecret: config.signingSecret!, logger: false })
   let url = ''

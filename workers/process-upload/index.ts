@@ -17,6 +17,7 @@ import { discardUpload, locateUpload, promote, uploadArrived } from './promote.t
 import { type ScanResult, scanObject } from './scan.ts'
 import type { TarProbe } from './tar.ts'
 import { readWheelMetadata, wheelManifest } from './wheel.ts'
+import { recordVerifiedBytes } from '../../gateway/metrics.ts'
 
 /**
  * Upload processing: process-upload verifies an uploaded artifact (size, checksum) and extracts its manifests;
@@ -315,6 +316,7 @@ export async function processArtifact(
     ctx.log.info({ artifact: a.id, reason: final.reason }, 'artifact failed')
     return { status: 'FAILED', reason: oneLine(final.reason) }
   }
+  recordVerifiedBytes(final.scan.size)
   if (final.status === 'VERIFIED') {
     ctx.log.info({ artifact: a.id, size: final.scan.size }, 'image tarball verified; ingestion queued')
     return { status: 'VERIFIED' }

@@ -23,7 +23,7 @@ const SERVICE = 'pkgway'
  * see: ../shared/spec/engines.md §2.5, §4.9–4.12 · ../shared/spec/clients.md §4
  */
 export async function ociRegistry(fastify: FastifyInstance) {
-  const deps: RegistryDeps = { readModel: fastify.readModel, tokens: new RegistryTokens(fastify.signingSecret) }
+  const deps: RegistryDeps = { readModel: fastify.readModel, tokens: new RegistryTokens(fastify.signingKeys) }
   fastify.decorateRequest('ociRepository', null)
   useOciErrors(fastify, (request) => challenge(fastify, request))
   // containerd POSTs its token request as a form; nothing else here has a body worth reading (push attempts).

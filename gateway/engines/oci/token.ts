@@ -1,3 +1,4 @@
+import type { SigningKeys } from '../../storage/signing-keys.ts'
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto'
 import type { Credentials } from '../../auth/credentials.ts'
 
@@ -33,16 +34,27 @@ export type TokenCheck = { ok: true; claims: RegistryClaims } | { ok: false; rea
 
 /** RegistryTokens issues and opens registry tokens. */
 export class RegistryTokens {
-  readonly #key: Buffer
+  readonly #keys: SigningKeys
+  /** Token keys derived from each signing secret seen (a handful: rotations are rare). */
+  readonly #derived = new Map<string, Buffer>()
 
-  constructor(signingSecret: string) {
-    this.#key = Buffer.from(hkdfSync('sha256', signingSecret, 'pkgway', 'oci-registry-token', 32))
+  constructor(keys: SigningKeys) {
+    this.#keys = keys
+  }
+
+  #key(secret: string): Buffer {
+    let key = this.#derived.get(secret)
+    if (!key) {
+      key = Buffer.from(hkdfSync('sha256', secret, 'pkgway', 'oci-registry-token', 32))
+      this.#derived.set(secret, key)
+    }
+    return key
   }
 
   /** issue seals claims into a token. */
   issue(claims: RegistryClaims): string {
     const iv = randomBytes(12)
-    const cipher = createCipheriv('aes-256-gcm', this.#key, iv)
+    const cipher = createCipheriv('aes-256-gcm', this.#key(this.#keys.current()), iv)
     const body = Buffer.concat([cipher.update(JSON.stringify(claims), 'utf8'), cipher.final()])
     return TOKEN_PREFIX + Buffer.concat([iv, body, cipher.getAuthTag()]).toString('base64url')
   }
@@ -52,15 +64,20 @@ export class RegistryTokens {
     if (!token.startsWith(TOKEN_PREFIX)) return { ok: false, reason: 'invalid' }
     const raw = Buffer.from(token.slice(TOKEN_PREFIX.length), 'base64url')
     if (raw.length < 12 + 16 + 2) return { ok: false, reason: 'invalid' }
-    let claims: RegistryClaims
-    try {
-      const decipher = createDecipheriv('aes-256-gcm', this.#key, raw.subarray(0, 12))
-      decipher.setAuthTag(raw.subarray(raw.length - 16))
-      const text = Buffer.concat([decipher.update(raw.subarray(12, raw.length - 16)), decipher.final()])
-      claims = JSON.parse(text.toString('utf8')) as RegistryClaims
-    } catch {
-      return { ok: false, reason: 'invalid' }
+    // Tokens sealed before a key rotation stay valid: every accepted key is tried, the current one first.
+    let claims: RegistryClaims | undefined
+    for (const secret of this.#keys.accepted()) {
+      try {
+        const decipher = createDecipheriv('aes-256-gcm', this.#key(secret), raw.subarray(0, 12))
+        decipher.setAuthTag(raw.subarray(raw.length - 16))
+        const text = Buffer.concat([decipher.update(raw.subarray(12, raw.length - 16)), decipher.final()])
+        claims = JSON.parse(text.toString('utf8')) as RegistryClaims
+        break
+      } catch {
+        // Not sealed with this key.
+      }
     }
+    if (!claims) return { ok: false, reason: 'invalid' }
     if (claims.expiresAt * 1000 <= now) return { ok: false, reason: 'expired' }
     return { ok: true, claims }
   }

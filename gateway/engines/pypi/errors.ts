@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify'
 import { challengeHeader } from '../../auth/credentials.ts'
 import { GatewayError } from '../../errors.ts'
+import { asOutage } from '../../outage.ts'
 
 /** Realm of the Basic challenge; pip only retries with credentials (netrc, keyring, prompt) after one. */
 export const REALM = 'pkgway'
@@ -15,6 +16,7 @@ const TEXTS: Record<number, string> = {
   406: 'Not Acceptable',
   429: 'Too Many Requests',
   502: 'Bad Gateway',
+  503: 'Service Unavailable',
 }
 
 export const unauthorized = () =>
@@ -41,19 +43,22 @@ function sendText(reply: FastifyReply, status: number, text: string): FastifyRep
 /**
  * usePlainTextErrors gives the engine its own error and not-found handlers: plain status text with
  * `text/html; charset=utf-8`, every 401 carrying the Basic challenge, and a reason after the status text for
- * 502s (which upstream failed and how), which is all a person running pip can act on.
+ * 502s (which upstream failed and how) and 503s (catalog or storage outage, with Retry-After), which is all a
+ * person running pip can act on.
  */
 export function usePlainTextErrors(fastify: FastifyInstance): void {
-  fastify.setErrorHandler((err, request, reply) => {
+  fastify.setErrorHandler((thrown, request, reply) => {
+    const err = asOutage(thrown) ?? thrown
     const status = statusOf(err)
-    if (status >= 500) request.log.error({ err, engine: 'pypi' }, 'request failed')
+    if (status >= 500 && status !== 503) request.log.error({ err, engine: 'pypi' }, 'request failed')
     else request.log.info({ code: (err as GatewayError).code, status, engine: 'pypi' }, 'request rejected')
     if (err instanceof GatewayError && err.options.headers) reply.headers(err.options.headers)
     if (status === 401 && !reply.hasHeader('WWW-Authenticate')) {
       reply.header('WWW-Authenticate', challengeHeader('Basic', REALM))
     }
     const text = TEXTS[status] ?? (status >= 500 ? 'Internal Server Error' : 'Bad Request')
-    return sendText(reply, status, status === 502 && err instanceof GatewayError ? `${text}: ${err.message}` : text)
+    const reason = (status === 502 || status === 503) && err instanceof GatewayError
+    return sendText(reply, status, reason ? `${text}: ${err.message}` : text)
   })
   fastify.setNotFoundHandler((_request, reply) => sendText(reply, 404, TEXTS[404]))
 }

@@ -54,7 +54,12 @@ export function findProject(packages: readonly PypiPackage[], requested: string)
  * rendered body + ETag, bounded by bytes. A write moves the revision, so it shows on the next request.
  */
 export class PypiPages {
-  readonly #pages = new IndexCache<RenderedPage>({ max: 5000, maxSize: 64 * 1024 * 1024, sizeOf: (p) => p.body.length })
+  readonly #pages = new IndexCache<RenderedPage>({
+    name: 'pypi-pages',
+    max: 5000,
+    maxSize: 64 * 1024 * 1024,
+    sizeOf: (p) => p.body.length,
+  })
 
   constructor(readonly model: ReadModel) {}
 

@@ -1,3 +1,4 @@
+import { fixedKey } from '../../../gateway/storage/signing-keys.ts'
 import { describe, expect, it } from 'vitest'
 import { parseRegistryPath } from '../../../gateway/engines/oci/path.ts'
 import { RegistryTokens, sealCredential, TOKEN_PREFIX, unsealCredential } from '../../../gateway/engines/oci/token.ts'
@@ -20,7 +21,8 @@ describe('registry paths', () => {
 })
 
 describe('registry tokens', () => {
-  const tokens = new RegistryTokens('a-signing-secret-of-at-least-32-characters')
+  const SECRET = 'a-signing-secret-of-at-least-32-characters'
+  const tokens = new RegistryTokens(fixedKey(SECRET))
   const claims = {
     accountId: 'acct',
     credential: sealCredential({ kind: 'license-key', key: 'KEY', scheme: 'Basic', source: 'header' }),
@@ -43,9 +45,21 @@ describe('registry tokens', () => {
     })
   })
 
+  it('stay valid after a key rotation until they expire', () => {
+    const token = tokens.issue(claims)
+    const next = 'the-next-signing-secret-of-32-characters!'
+    const rotated = new RegistryTokens({
+      current: () => next,
+      accepted: () => [next, SECRET],
+      reload: async () => false,
+    })
+    expect(rotated.open(token, 1000_000)).toEqual({ ok: true, claims })
+    expect(tokens.open(rotated.issue(claims), 1000_000)).toEqual({ ok: false, reason: 'invalid' })
+  })
+
   it('refuse tokens of another secret, tampered ones and anything else', () => {
     const token = tokens.issue(claims)
-    const other = new RegistryTokens('another-signing-secret-of-32-characters!')
+    const other = new RegistryTokens(fixedKey('another-signing-secret-of-32-characters!'))
     expect(other.open(token, 1000_000)).toEqual({ ok: false, reason: 'invalid' })
     const raw = Buffer.from(token.slice(TOKEN_PREFIX.length), 'base64url')
     raw[20] ^= 1
