@@ -110,18 +110,39 @@ export interface RequestSample {
   seconds: number
 }
 
+/** The request series of each label set, bound once: a hot request then costs two increments, no label hashing. */
+const requestSeries = new Map<string, { count: { inc(): void }; duration: { observe(v: number): void } }>()
+
 /** recordRequest counts one answered request and its latency; 429s and 503s are also counted on their own. */
 export function recordRequest(s: RequestSample): void {
-  const labels = { method: s.method, route: s.route, engine: s.engine, status_class: statusClass(s.status) }
-  httpRequests.inc(labels)
-  httpDuration.observe(labels, s.seconds)
+  const status_class = statusClass(s.status)
+  const key = `${s.method} ${status_class} ${s.engine} ${s.route}`
+  let series = requestSeries.get(key)
+  if (!series) {
+    const labels = { method: s.method, route: s.route, engine: s.engine, status_class }
+    series = { count: httpRequests.labels(labels), duration: httpDuration.labels(labels) }
+    requestSeries.set(key, series)
+  }
+  series.count.inc()
+  series.duration.observe(s.seconds)
   if (s.status === 429) rateLimited.inc({ route: s.route, engine: s.engine })
   if (s.status === 503) unavailable.inc({ route: s.route, engine: s.engine })
 }
 
+/** The hit and miss counters of each cache, bound once (lookups are on every hot request). */
+const cacheSeries = new Map<string, { hit: { inc(): void }; miss: { inc(): void } }>()
+
 /** recordCacheLookup counts a lookup in the named in-memory cache. */
 export function recordCacheLookup(cache: string, hit: boolean): void {
-  cacheLookups.inc({ cache, result: hit ? 'hit' : 'miss' })
+  let series = cacheSeries.get(cache)
+  if (!series) {
+    series = {
+      hit: cacheLookups.labels({ cache, result: 'hit' }),
+      miss: cacheLookups.labels({ cache, result: 'miss' }),
+    }
+    cacheSeries.set(cache, series)
+  }
+  ;(hit ? series.hit : series.miss).inc()
 }
 
 /** recordRevisionLag records how long a catalog revision took to reach this instance, in seconds. */

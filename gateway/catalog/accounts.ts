@@ -67,7 +67,7 @@ export async function bumpRevision(db: Executor, accountId: string, touch: Touch
     .executeTakeFirst()
   const revisions = { content: Number(row?.revision ?? 0), auth: Number(row?.auth_revision ?? 0) }
   if (row && db.getExecutor().adapter instanceof PostgresAdapter) {
-    await sql`select pg_notify(${REVISION_CHANNEL}, ${`${accountId} ${revisions.content} ${revisions.auth}`})`.execute(
+    await sql`select pg_notify(${REVISION_CHANNEL}, ${`${accountId} ${revisions.content} ${revisions.auth} ${Date.now()}`})`.execute(
       db,
     )
   }

@@ -10,7 +10,7 @@ export interface Revisions {
   auth: number
 }
 
-/** The PostgreSQL channel every revision bump is announced on, as `<account id> <content> <auth>`. */
+/** The PostgreSQL channel every revision bump is announced on, as `<account id> <content> <auth> <epoch ms>`. */
 export const REVISION_CHANNEL = 'pkgway_revisions'
 /** application_name of the LISTEN connection, so operators (and tests) can find it in pg_stat_activity. */
 export const LISTENER_APPLICATION_NAME = 'pkgway-revision-listener'
@@ -24,6 +24,9 @@ export interface RevisionFeedOptions {
   /** Called once per state change of the listener (up → down, down → up). */
   onListenerState?: (state: 'up' | 'down', err?: Error) => void
 }
+
+/** Told how long each notified bump took from its transaction to this instance, in seconds. */
+type LagListener = (seconds: number) => void
 
 type Listener = (accountId: string, revisions: Revisions) => void
 
@@ -39,6 +42,7 @@ type Listener = (accountId: string, revisions: Revisions) => void
 export class RevisionFeed {
   readonly #known = new Map<string, Revisions>()
   readonly #listeners = new Set<Listener>()
+  readonly #lagListeners = new Set<LagListener>()
   readonly #opts: RevisionFeedOptions
   readonly #pollMs: number
   #users = 0
@@ -73,6 +77,12 @@ export class RevisionFeed {
   onChange(fn: Listener): () => void {
     this.#listeners.add(fn)
     return () => this.#listeners.delete(fn)
+  }
+
+  /** OnLag calls fn with the propagation lag of every notified bump (clocks of the instances permitting). */
+  onLag(fn: LagListener): () => void {
+    this.#lagListeners.add(fn)
+    return () => this.#lagListeners.delete(fn)
   }
 
   /** Whether the LISTEN connection is up (always false on SQLite). */
@@ -155,8 +165,10 @@ export class RevisionFeed {
     client.on('error', (err) => down(err))
     client.on('end', () => down())
     client.on('notification', (msg) => {
-      const [accountId, content, auth] = (msg.payload ?? '').split(' ')
-      if (accountId && content && auth) this.observe(accountId, { content: Number(content), auth: Number(auth) })
+      const [accountId, content, auth, sentAt] = (msg.payload ?? '').split(' ')
+      if (!accountId || !content || !auth) return
+      this.observe(accountId, { content: Number(content), auth: Number(auth) })
+      if (sentAt) for (const fn of this.#lagListeners) fn((Date.now() - Number(sentAt)) / 1000)
     })
     try {
       await client.connect()

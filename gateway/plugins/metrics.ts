@@ -22,15 +22,22 @@ export function engineOf(route: string | undefined, mountPrefix: string): string
  */
 async function metrics(fastify: FastifyInstance) {
   observeCatalog(fastify.catalog)
-  fastify.addHook('onResponse', async (request, reply) => {
+  const engines = new Map<string | undefined, string>()
+  fastify.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url
+    let engine = engines.get(route)
+    if (engine === undefined) {
+      engine = engineOf(route, fastify.mountPrefix)
+      engines.set(route, engine)
+    }
     recordRequest({
       method: request.method,
       route: route ?? '(unmatched)',
-      engine: engineOf(route, fastify.mountPrefix),
+      engine,
       status: reply.statusCode,
       seconds: reply.elapsedTime / 1000,
     })
+    done()
   })
 }
 

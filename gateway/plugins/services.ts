@@ -3,6 +3,7 @@ import fp from 'fastify-plugin'
 import type { PkgwayConfig } from '../../config/schema.ts'
 import type { Catalog } from '../catalog/db.ts'
 import { GatewayError } from '../errors.ts'
+import { recordRevisionLag } from '../metrics.ts'
 import { ReadModel } from '../read-model/read-model.ts'
 import type { BlobInfo, BlobStore } from '../storage/blob-store.ts'
 import { withUrlReuse } from '../storage/url-reuse.ts'
@@ -84,8 +85,12 @@ async function services(fastify: FastifyInstance, opts: Services & { mountPrefix
     }
     return `${request.protocol}://${request.host}${opts.mountPrefix}/`
   })
+  const stopLag = opts.catalog.revisions.onLag(recordRevisionLag)
   await opts.catalog.revisions.start()
-  fastify.addHook('onClose', async () => opts.catalog.revisions.stop())
+  fastify.addHook('onClose', async () => {
+    stopLag()
+    await opts.catalog.revisions.stop()
+  })
 }
 
 export default fp(services, { name: 'pkgway-services' })

@@ -5,11 +5,13 @@ import type { Credentials } from '../auth/credentials.ts'
 import type { Principal } from '../auth/principal.ts'
 import { type CredentialFacts, loadCredentialFacts, principalFromFacts, type ResolveOptions } from '../auth/resolve.ts'
 import { loadAccountRows, loadManifests } from '../catalog/account-rows.ts'
+import { isCatalogUnavailable } from '../catalog/health.ts'
 import { accountSecret, findAccount, firstAccount, getRevisions } from '../catalog/accounts.ts'
 import { DEFAULT_ACCOUNT_SLUG } from '../catalog/bootstrap.ts'
 import type { RevisionFeed } from '../catalog/revision-feed.ts'
 import type { Account, Database, ManifestRow } from '../catalog/types.ts'
 import { notFound } from '../errors.ts'
+import { recordCacheLookup } from '../metrics.ts'
 import { AccountSnapshot } from './account-snapshot.ts'
 
 export interface ReadModelOptions {
@@ -94,8 +96,16 @@ export class ReadModel {
   /** snapshot returns the account's content as of the newest revision this instance knows of. */
   snapshot(accountId: string): Promise<AccountSnapshot> | AccountSnapshot {
     const current = this.#snapshots.get(accountId)
-    if (current && current.revision >= (this.#feed.get(accountId)?.content ?? 0)) return current
-    return this.#loadSnapshot(accountId)
+    const fresh = current !== undefined && current.revision >= (this.#feed.get(accountId)?.content ?? 0)
+    recordCacheLookup('snapshots', fresh)
+    if (fresh) return current
+    if (!current) return this.#loadSnapshot(accountId)
+    // The catalog cannot be reached: what this instance last read is still served (stale if error), as the
+    // pages rendered from it are. Credentials are not: a credential whose revision moved needs the catalog.
+    return this.#loadSnapshot(accountId).catch((err) => {
+      if (isCatalogUnavailable(err)) return current
+      throw err
+    })
   }
 
   #loadSnapshot(accountId: string): Promise<AccountSnapshot> {
@@ -167,7 +177,9 @@ export class ReadModel {
       .digest('base64')
     const known = this.#feed.get(account.id)?.auth ?? Number.POSITIVE_INFINITY
     const hit = this.#credentials.get(key)
-    const cached = hit && hit.auth >= known ? hit : await this.#loadCredential(key, account.id, credentials)
+    const fresh = hit !== undefined && hit.auth >= known
+    recordCacheLookup('credentials', fresh)
+    const cached = fresh ? hit : await this.#loadCredential(key, account.id, credentials)
     return principalFromFacts(credentials, cached.facts, options)
   }
 
