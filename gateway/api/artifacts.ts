@@ -151,15 +151,15 @@ async function createArtifact(request: FastifyRequest, reply: FastifyReply) {
     },
     'content',
   )
-  const { blobs, config, signingKeys } = request.server
+  const { config, signingKeys } = request.server
   // The keygen CLI PUTs to this URL verbatim: it must be absolute. see: ../shared/spec/keygen-cli-wire.md §4
   const baseUrl = request.server.absoluteBase(request)
-  // Without a declared size the keygen CLI PUTs with chunked encoding (it does so for empty files), which S3
-  // refuses; such uploads go through the gateway's own signed PUT route, which streams them into any store.
-  // Either URL names the artifact's upload key, never the served one: the worker promotes the bytes once verified.
-  const url = row.filesize
-    ? await blobs.uploadUrl(upload, { baseUrl, size: row.filesize })
-    : signedBlobUrl(signingKeys.current(), baseUrl, 'PUT', upload, config.storage.uploadTtl)
+  // Every upload goes through the gateway's own signed PUT route, which streams it into any store: only there can
+  // an upload be taken once (a second PUT is a 409, whatever the store), bounded by the declared size, and timed
+  // out when it stalls; S3 would accept any number of PUTs to a presigned URL until it expires (and refuses the
+  // keygen CLI's chunked PUT of unsized files). The URL names the artifact's upload key, never the served one:
+  // the worker promotes the bytes once verified.
+  const url = signedBlobUrl(signingKeys.current(), baseUrl, 'PUT', upload, config.storage.uploadTtl)
   // Echo filesize and filetype exactly as sent: the keygen CLI decodes them into its upload request, and the
   // echoed filesize becomes the PUT's Content-Length. see: ../shared/spec/keygen-cli-wire.md §2.2
   const doc = artifactResource(row, {
