@@ -11,6 +11,7 @@ import type {
   TransactionSettings,
 } from 'kysely'
 import { sql } from 'kysely'
+import { NETWORK_ERROR_CODES } from '../network-errors.ts'
 import type { Database } from './types.ts'
 
 /**
@@ -25,17 +26,7 @@ export type CatalogState = 'up' | 'down'
 const FROM_CATALOG = Symbol('pkgway.catalog-error')
 
 /** Network failures of a TCP client: the server is down, unreachable or went away mid-query. */
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ECONNABORTED',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-])
+const NETWORK_CODES = new Set(NETWORK_ERROR_CODES)
 
 /**
  * PostgreSQL SQLSTATEs of an unavailable server: class 08 (connection exception), 53 (insufficient resources:

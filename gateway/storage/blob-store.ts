@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream'
 import { GatewayError } from '../errors.ts'
+import { NETWORK_ERROR_CODES } from '../network-errors.ts'
 
 /** BlobInfo describes a stored object. */
 export interface BlobInfo {
@@ -110,15 +111,7 @@ export class SizeMismatchError extends GatewayError {
 
 /** Errno codes of a store that cannot serve now: unreachable, timed out, out of space or file handles, failing I/O. */
 const UNAVAILABLE_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ECONNABORTED',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
+  ...NETWORK_ERROR_CODES,
   'EIO',
   'ENOSPC',
   'EDQUOT',
