@@ -51,8 +51,9 @@ export const pkgway: FastifyPluginAsync<PkgwayOptions> = async (fastify, opts) =
     (request, body, done) => (body === '' ? done(null, undefined) : parseJson(request, body as string, done)),
   )
 
-  fastify.addHook('onRequest', async (request, reply) => {
+  fastify.addHook('onRequest', (request, reply, done) => {
     reply.header('X-Request-Id', request.id)
+    done()
   })
 
   fastify.get('/v1/ping', async (_request, reply) => reply.code(200).send({ status: 'ok' }))

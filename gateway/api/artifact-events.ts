@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify'
+import { updateArtifact } from '../catalog/artifacts.ts'
 import { type Executor, writeCatalog } from '../catalog/accounts.ts'
 import { now } from '../catalog/db.ts'
 import type { ArtifactRow } from '../catalog/types.ts'
@@ -33,11 +34,7 @@ export function artifactEvents(fastify: FastifyInstance) {
    */
   const reverify = async (db: Executor, row: Pick<ArtifactRow, 'id' | 'account_id' | 'status'>) => {
     if (row.status !== 'WAITING' && row.status !== 'PROCESSING') {
-      await db
-        .updateTable('artifacts')
-        .set({ status: 'PROCESSING', status_reason: null, updated_at: now() })
-        .where('id', '=', row.id)
-        .execute()
+      await updateArtifact(db, row.id, { status: 'PROCESSING', status_reason: null, updated_at: now() })
     }
     await enqueueProcessUpload(db, row)
   }

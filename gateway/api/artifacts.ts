@@ -4,6 +4,13 @@ import { requireAuth } from '../auth/plugin.ts'
 import { isUuid, writeCatalog } from '../catalog/accounts.ts'
 import { newId, now } from '../catalog/db.ts'
 import { releaseById } from '../catalog/aliases.ts'
+import {
+  artifactById,
+  artifactIdWithFilename,
+  deleteArtifact,
+  insertArtifact,
+  updateArtifact,
+} from '../catalog/artifacts.ts'
 import type { ArtifactRow } from '../catalog/types.ts'
 import { badRequest, forbidden } from '../errors.ts'
 import { validateKey } from '../storage/blob-store.ts'
@@ -139,14 +146,10 @@ async function createArtifact(request: FastifyRequest, reply: FastifyReply) {
     db,
     row.account_id,
     async (trx) => {
-      const taken = await trx
-        .selectFrom('artifacts')
-        .select('id')
-        .where('release_id', '=', row.release_id)
-        .where('filename', '=', filename)
-        .executeTakeFirst()
-      if (taken) throw unprocessableAttr('FILENAME_TAKEN', 'has already been taken', '/data/attributes/filename')
-      await insertUnique(() => trx.insertInto('artifacts').values(row).execute())
+      if (await artifactIdWithFilename(trx, row.release_id, filename)) {
+        throw unprocessableAttr('FILENAME_TAKEN', 'has already been taken', '/data/attributes/filename')
+      }
+      await insertUnique(() => insertArtifact(trx, row))
       await artifactEvents(request.server).created(trx, row)
     },
     'content',
@@ -275,9 +278,9 @@ export async function artifactRoutes(fastify: FastifyInstance) {
       db,
       found.row.account_id,
       async (trx) => {
-        await trx.updateTable('artifacts').set(patch).where('id', '=', id).execute()
+        await updateArtifact(trx, id, patch)
         if ('filesize' in a || 'checksum' in a) await artifactEvents(fastify).changed(trx, { ...found.row, ...patch })
-        return trx.selectFrom('artifacts').selectAll().where('id', '=', id).executeTakeFirstOrThrow()
+        return artifactById(trx, id)
       },
       'content',
     )
@@ -293,7 +296,7 @@ export async function artifactRoutes(fastify: FastifyInstance) {
       fastify.catalog.db,
       row.account_id,
       async (trx) => {
-        await trx.deleteFrom('artifacts').where('id', '=', row.id).execute()
+        await deleteArtifact(trx, row.id)
       },
       'content',
     )
