@@ -117,4 +117,4 @@ export function startWorkers(input: StartWorkersInput): RunningWorkers {
 export type { JobContext, JobHandler, JobOutcome, WorkerLogger } from './runner.ts'
 export { PermanentJobError, Worker } from './runner.ts'
 export * from './kinds.ts'
-export * from './queue.ts'
+export * from '../gateway/catalog/jobs.ts'

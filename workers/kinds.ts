@@ -1,5 +1,5 @@
 import type { Executor } from '../gateway/catalog/accounts.ts'
-import { type Enqueued, enqueue } from './queue.ts'
+import { type Enqueued, enqueue } from '../gateway/catalog/jobs.ts'
 
 /**
  * The job kinds, their payloads, and the enqueue helpers the API calls (inside the transaction that creates or

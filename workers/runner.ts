@@ -15,7 +15,7 @@ import {
   pruneJobs,
   releaseJob,
   rescheduleJob,
-} from './queue.ts'
+} from '../gateway/catalog/jobs.ts'
 
 /** WorkerLogger is the part of a pino (or Fastify) logger the workers use. */
 export interface WorkerLogger {

@@ -48,15 +48,6 @@ function sqlLines(file: string): string[] {
     .flatMap((line, i) => (SQL.test(line) ? [`${file}:${i + 1}`] : []))
 }
 
-/**
- * Files still allowed to hold SQL outside gateway/catalog/ while other work on them is in flight; their
- * statements move to repository modules next, and this list shrinks to empty.
- */
-const SQL_ALLOWED = new Set([
-  'workers/queue.ts', // the job queue (being changed concurrently)
-  'workers/process-upload/index.ts', // the upload worker's artifact and manifest writes (being changed concurrently)
-])
-
 describe('import rules (../shared/design.md "Import rules")', () => {
   it('finds imports the way the rules need (self-check)', () => {
     expect(importsOf('gateway/engines/raw/routes.ts')).toContain('gateway/read-model/lookup.ts')
@@ -82,7 +73,7 @@ describe('import rules (../shared/design.md "Import rules")', () => {
   it('SQL lives in gateway/catalog/ only', () => {
     const outside = ['gateway', 'workers', 'cli', 'formats']
       .flatMap(sourceFiles)
-      .filter((file) => !file.startsWith('gateway/catalog/') && !SQL_ALLOWED.has(file))
+      .filter((file) => !file.startsWith('gateway/catalog/'))
     expect(outside.length).toBeGreaterThan(0)
     expect(outside.flatMap(sqlLines)).toEqual([])
   })

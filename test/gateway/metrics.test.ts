@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../../config/load.ts'
 import { recordRevisionLag } from '../../gateway/metrics.ts'
 import { type RunningServer, startServer } from '../../gateway/server.ts'
-import { enqueue } from '../../workers/queue.ts'
+import { enqueue } from '../../gateway/catalog/jobs.ts'
 import { seedProduct, seedRelease } from '../helpers/seed.ts'
 import { waitFor } from '../workers/helpers.ts'
 

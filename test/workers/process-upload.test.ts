@@ -14,7 +14,7 @@ import {
   PROCESS_UPLOAD_MAX_ATTEMPTS,
 } from '../../workers/kinds.ts'
 import { MANIFEST_TYPES, processUploadHandler, UPLOAD_NEVER_ARRIVED } from '../../workers/process-upload/index.ts'
-import { claimJobs, getJob } from '../../workers/queue.ts'
+import { claimJobs, getJob } from '../../gateway/catalog/jobs.ts'
 import type { Worker } from '../../workers/runner.ts'
 import { type CatalogKind, catalogKinds } from '../helpers/catalog.ts'
 import {

@@ -11,7 +11,7 @@ import {
   isExhausted,
   pruneJobs,
   releaseJob,
-} from '../../workers/queue.ts'
+} from '../../gateway/catalog/jobs.ts'
 import { type JobContext, type JobHandler, PermanentJobError, Worker } from '../../workers/runner.ts'
 import { type CatalogKind, catalogKinds, openTestCatalog } from '../helpers/catalog.ts'
 import { memoryLog, openTwins, sleep, tempStore, waitFor } from './helpers.ts'

@@ -4,7 +4,7 @@ import { failIngest, findIngestTarget, type IngestTarget, recordImage } from '..
 import { BlobNotFoundError } from '../../gateway/storage/blob-store.ts'
 import { artifactKey } from '../../gateway/storage/keys.ts'
 import { type ArtifactJobPayload, JOB_KINDS } from '../kinds.ts'
-import { backoffDelay } from '../queue.ts'
+import { backoffDelay } from '../../gateway/catalog/jobs.ts'
 import type { JobContext, JobHandler } from '../runner.ts'
 import { oneLine, RejectedUpload, UploadMissing } from '../process-upload/errors.ts'
 import { type ImagePlan, planImage } from './image-layout.ts'

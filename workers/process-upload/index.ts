@@ -1,11 +1,11 @@
 import type { Readable } from 'node:stream'
-import { announceCommit, bumpRevision, type Executor } from '../../gateway/catalog/accounts.ts'
+import { announceCommit, bumpRevision } from '../../gateway/catalog/accounts.ts'
+import { type ArtifactInfo, loadArtifact, replaceManifests, updateArtifactIf } from '../../gateway/catalog/artifacts.ts'
 import type { Revisions } from '../../gateway/catalog/revision-feed.ts'
-import { newId, now } from '../../gateway/catalog/db.ts'
-import type { ArtifactStatus, EngineKey } from '../../gateway/catalog/types.ts'
+import { now } from '../../gateway/catalog/db.ts'
 import { type BlobInfo, BlobNotFoundError } from '../../gateway/storage/blob-store.ts'
 import { type ArtifactJobPayload, enqueueOciIngest, JOB_KINDS } from '../kinds.ts'
-import { backoffDelay } from '../queue.ts'
+import { backoffDelay } from '../../gateway/catalog/jobs.ts'
 import type { JobContext, JobHandler } from '../runner.ts'
 import { algorithmsOf, matchChecksum, parseChecksum, UNRECOGNISED_CHECKSUM } from './checksum.ts'
 import { oneLine, RejectedUpload, UPLOAD_MISSING, UploadMissing } from './errors.ts'
@@ -61,48 +61,6 @@ export const DEFAULT_PROCESSING: Readonly<UploadProcessingOptions> = Object.free
 })
 
 type Ctx = Pick<JobContext, 'catalog' | 'blobs' | 'log'> & { signal?: AbortSignal }
-
-export interface ArtifactInfo {
-  id: string
-  account_id: string
-  release_id: string
-  filename: string
-  filetype: string | null
-  filesize: number | null
-  checksum: string | null
-  status: ArtifactStatus
-  created_at: string
-  upload_key: string | null
-  release_version: string
-  package_key: string | null
-  package_engine: EngineKey | null
-}
-
-export async function loadArtifact(db: Executor, id: string): Promise<ArtifactInfo | undefined> {
-  const row = await db
-    .selectFrom('artifacts as a')
-    .innerJoin('releases as r', 'r.id', 'a.release_id')
-    .leftJoin('packages as p', 'p.id', 'r.package_id')
-    .select([
-      'a.id',
-      'a.account_id',
-      'a.release_id',
-      'a.filename',
-      'a.filetype',
-      'a.filesize',
-      'a.checksum',
-      'a.status',
-      'a.created_at',
-      'a.upload_key',
-      'r.version as release_version',
-      'p.key as package_key',
-      'p.engine as package_engine',
-    ])
-    .where('a.id', '=', id)
-    .executeTakeFirst()
-  if (!row) return undefined
-  return { ...row, filesize: row.filesize === null ? null : Number(row.filesize), upload_key: row.upload_key ?? null }
-}
 
 export type ProcessingKind = 'npm' | 'gem' | 'wheel' | 'oci' | 'none'
 
@@ -166,30 +124,8 @@ async function finish(ctx: Ctx, a: ArtifactInfo, result: Final): Promise<boolean
             sha256: null,
             sha512: null,
           }
-    const r = await trx
-      .updateTable('artifacts')
-      .set({ ...update, updated_at: ts })
-      .where('id', '=', a.id)
-      .where('status', 'in', ['WAITING', 'PROCESSING'])
-      .executeTakeFirst()
-    if (Number(r.numUpdatedRows) === 0) return false
-    await trx.deleteFrom('manifests').where('artifact_id', '=', a.id).execute()
-    if (result.status === 'UPLOADED' && result.drafts.length > 0) {
-      await trx
-        .insertInto('manifests')
-        .values(
-          result.drafts.map((d) => ({
-            id: newId(),
-            account_id: a.account_id,
-            release_id: a.release_id,
-            artifact_id: a.id,
-            ...manifestFields(d),
-            created_at: ts,
-            updated_at: ts,
-          })),
-        )
-        .execute()
-    }
+    if (!(await updateArtifactIf(trx, a.id, ['WAITING', 'PROCESSING'], { ...update, updated_at: ts }))) return false
+    await replaceManifests(trx, a, result.status === 'UPLOADED' ? result.drafts.map(manifestFields) : [], ts)
     if (result.status === 'VERIFIED') await enqueueOciIngest(trx, a)
     revisions = await bumpRevision(trx, a.account_id, 'content')
     return true
@@ -210,13 +146,12 @@ export async function failArtifact(ctx: Ctx, artifactId: string, reason: string)
 async function markProcessing(ctx: Ctx, a: ArtifactInfo): Promise<void> {
   if (a.status !== 'WAITING') return
   const revisions = await ctx.catalog.db.transaction().execute(async (trx) => {
-    const r = await trx
-      .updateTable('artifacts')
-      .set({ status: 'PROCESSING', status_reason: null, updated_at: now() })
-      .where('id', '=', a.id)
-      .where('status', '=', 'WAITING')
-      .executeTakeFirst()
-    return Number(r.numUpdatedRows) > 0 ? bumpRevision(trx, a.account_id, 'content') : undefined
+    const marked = await updateArtifactIf(trx, a.id, ['WAITING'], {
+      status: 'PROCESSING',
+      status_reason: null,
+      updated_at: now(),
+    })
+    return marked ? bumpRevision(trx, a.account_id, 'content') : undefined
   })
   if (revisions) announceCommit(ctx.catalog.db, a.account_id, revisions)
 }

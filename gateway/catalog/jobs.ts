@@ -1,6 +1,6 @@
-import type { Executor } from '../gateway/catalog/accounts.ts'
-import { type Catalog, newId, now } from '../gateway/catalog/db.ts'
-import type { JobRow } from '../gateway/catalog/types.ts'
+import type { Executor } from './accounts.ts'
+import { type Catalog, newId, now } from './db.ts'
+import type { JobRow } from './types.ts'
 
 /**
  * The job queue, on the catalog's `jobs` table, so a job commits or rolls back with the change that causes it.
