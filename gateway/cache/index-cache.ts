@@ -50,9 +50,9 @@ export class IndexCache<V extends object> {
   /**
    * GetOrLoad returns the cached value, or runs load once and caches its result. Concurrent callers for the
    * same key share one load, so a burst of requests for a cold page renders it once. A failed load is not
-   * cached.
+   * cached. A hit is returned as it is, not wrapped in a promise: hot requests skip a microtask.
    */
-  async getOrLoad(key: string, load: () => Promise<V> | V): Promise<V> {
+  getOrLoad(key: string, load: () => Promise<V> | V): V | Promise<V> {
     const hit = this.#counted(this.#lru.get(key))
     if (hit !== undefined) return hit
     const pending = this.#loading.get(key)

@@ -71,21 +71,18 @@ export class PypiPages {
   ): Promise<RenderedPage> | RenderedPage {
     const cls = visibilityClass(ctx.principal, ctx.now)
     const key = cacheKey('index', ctx.account.id, ctx.snap.revision, cls, rep)
-    return (
-      this.#pages.get(key) ??
-      this.#pages.getOrLoad(key, () => {
-        const all = [...packages].sort((a, b) => (a.normalized < b.normalized ? -1 : 1))
-        const entriesFor = (p: Principal): IndexEntry[] =>
-          all
-            .filter((pkg) => packageInScope(p, { productId: pkg.productId, strategy: pkg.strategy }))
-            .map((pkg) => ({ id: pkg.id, name: pkg.key, url: projectUrl(ctx, pkg) }))
-        const entries = entriesFor(ctx.principal)
-        const isPublic = sameIds(entries, entriesFor(ANONYMOUS))
-        const body =
-          rep === 'json' ? renderIndexJson(entries) : renderIndexHtml(`Packages for ${ctx.account.name}`, entries)
-        return renderedPage(body, CONTENT_TYPES[rep], isPublic)
-      })
-    )
+    return this.#pages.getOrLoad(key, () => {
+      const all = [...packages].sort((a, b) => (a.normalized < b.normalized ? -1 : 1))
+      const entriesFor = (p: Principal): IndexEntry[] =>
+        all
+          .filter((pkg) => packageInScope(p, { productId: pkg.productId, strategy: pkg.strategy }))
+          .map((pkg) => ({ id: pkg.id, name: pkg.key, url: projectUrl(ctx, pkg) }))
+      const entries = entriesFor(ctx.principal)
+      const isPublic = sameIds(entries, entriesFor(ANONYMOUS))
+      const body =
+        rep === 'json' ? renderIndexJson(entries) : renderIndexHtml(`Packages for ${ctx.account.name}`, entries)
+      return renderedPage(body, CONTENT_TYPES[rep], isPublic)
+    })
   }
 
   /** projectPage lists the package's files the principal may see; the caller has checked the show rule. */
@@ -97,18 +94,15 @@ export class PypiPages {
   ): Promise<RenderedPage> | RenderedPage {
     const cls = visibilityClass(ctx.principal, ctx.now)
     const key = cacheKey('project', ctx.account.id, ctx.snap.revision, cls, pkg.id, rep)
-    return (
-      this.#pages.get(key) ??
-      this.#pages.getOrLoad(key, async () => {
-        const rows = await fileRows(this.model, ctx.snap, pkg)
-        const files = visibleFiles(ctx.principal, rows, ctx.now)
-        const isPublic = anonymousMayShow && sameIds(files, visibleFiles(ANONYMOUS, rows, ctx.now))
-        const view = buildProjectView(pkg.normalized, files, (r) => fileUrl(ctx, r.artifactId, r.filename))
-        const body = rep === 'json' ? renderProjectJson(view) : renderProjectHtml(view)
-        ctx.log?.debug({ engine: 'pypi', project: pkg.normalized, files: files.length, rep }, 'rendered simple page')
-        return renderedPage(body, CONTENT_TYPES[rep], isPublic)
-      })
-    )
+    return this.#pages.getOrLoad(key, async () => {
+      const rows = await fileRows(this.model, ctx.snap, pkg)
+      const files = visibleFiles(ctx.principal, rows, ctx.now)
+      const isPublic = anonymousMayShow && sameIds(files, visibleFiles(ANONYMOUS, rows, ctx.now))
+      const view = buildProjectView(pkg.normalized, files, (r) => fileUrl(ctx, r.artifactId, r.filename))
+      const body = rep === 'json' ? renderProjectJson(view) : renderProjectHtml(view)
+      ctx.log?.debug({ engine: 'pypi', project: pkg.normalized, files: files.length, rep }, 'rendered simple page')
+      return renderedPage(body, CONTENT_TYPES[rep], isPublic)
+    })
   }
 }
 

@@ -64,13 +64,8 @@ export class TauriOffers {
     )
   }
 
-  /** cached is the answer for key when it is in memory. */
-  cached(key: string): Offer | undefined {
-    return this.#offers.get(key)
-  }
-
-  /** load computes (once for concurrent callers) and caches the answer. */
-  load(key: string, ctx: OfferContext): Promise<Offer> {
+  /** load returns the answer for key from memory, or computes it (once for concurrent callers) and caches it. */
+  load(key: string, ctx: OfferContext): Offer | Promise<Offer> {
     return this.#offers.getOrLoad(key, () => this.#render(ctx))
   }
 

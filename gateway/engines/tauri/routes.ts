@@ -88,7 +88,7 @@ export async function tauriEngine(fastify: FastifyInstance) {
       search: queryOf(request.url),
     }
     const key = offers.key(ctx)
-    const offer = offers.cached(key) ?? (await offers.load(key, ctx))
+    const offer = await offers.load(key, ctx)
     if (offer.upgradeId !== null) showOrDeny(principal, snap.releasesById.get(offer.upgradeId)!, now)
     if (offer.body === null) return noUpdate(reply)
     return reply.code(200).type('application/json; charset=utf-8').send(offer.body)
