@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify'
 import { canManageProduct } from '../auth/policy.ts'
-import type { Channel } from '../catalog/types.ts'
+import { CHANNELS, type Channel } from '../catalog/types.ts'
 import { forbidden } from '../errors.ts'
 import type { AccountSnapshot, LoadedArtifact, LoadedRelease } from '../read-model/account-snapshot.ts'
 import * as read from '../read-model/lookup.ts'
@@ -79,7 +79,7 @@ export function releaseFiltersFromQuery(query: unknown): read.ReleaseFilters {
   return {
     product: param(query, 'product'),
     package: param(query, 'package'),
-    channel: channel && ['stable', 'rc', 'beta', 'alpha', 'dev'].includes(channel) ? (channel as Channel) : undefined,
+    channel: channel && CHANNELS.includes(channel as Channel) ? (channel as Channel) : undefined,
   }
 }
 
