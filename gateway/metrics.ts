@@ -9,22 +9,95 @@ import { jobQueueStats } from './catalog/job-stats.ts'
  */
 export const registry = new Registry()
 
-const httpLabels = ['method', 'route', 'engine', 'status_class'] as const
+/**
+ * A labelled counter or histogram kept in plain numbers: the per-request series (request counts and latencies, cache
+ * lookups) are recorded on every hot request, where prom-client's own `inc`/`observe` would hash the label set each
+ * time. A series is bound once per label set; recording is an add. prom-client reads them at a scrape through
+ * {@link PlainMetric.get}, the interface every registered metric implements, and formats them as usual.
+ */
+interface Series {
+  count: number
+  sum: number
+  /** Observations per bucket (not cumulative); histograms only. */
+  buckets: Float64Array
+}
 
-const httpRequests = new Counter({
-  name: 'pkgway_http_requests_total',
-  help: 'HTTP requests answered, by route pattern, engine and status class',
-  labelNames: httpLabels,
-  registers: [registry],
-})
+interface MetricValue {
+  labels: Record<string, string | number>
+  value: number
+  metricName?: string
+}
 
-const httpDuration = new Histogram({
-  name: 'pkgway_http_request_duration_seconds',
-  help: 'Time to answer an HTTP request, by route pattern, engine and status class',
-  labelNames: httpLabels,
-  buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-  registers: [registry],
-})
+class PlainMetric {
+  readonly aggregator = 'sum'
+  readonly #series = new Map<string, { labels: Record<string, string>; series: Series }>()
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly type: 'counter' | 'histogram',
+    readonly buckets: readonly number[] = [],
+  ) {
+    registry.registerMetric(this as unknown as Parameters<Registry['registerMetric']>[0])
+  }
+
+  /** series returns the series of a label set, creating it; callers keep it and record into it directly. */
+  series(labels: Record<string, string>): Series {
+    const key = JSON.stringify(labels)
+    let entry = this.#series.get(key)
+    if (!entry) {
+      entry = { labels, series: { count: 0, sum: 0, buckets: new Float64Array(this.buckets.length) } }
+      this.#series.set(key, entry)
+    }
+    return entry.series
+  }
+
+  get(): { name: string; help: string; type: string; aggregator: string; values: MetricValue[] } {
+    const values: MetricValue[] = []
+    for (const { labels, series } of this.#series.values()) {
+      if (this.type === 'counter') {
+        values.push({ labels, value: series.count })
+        continue
+      }
+      let cumulative = 0
+      this.buckets.forEach((le, i) => {
+        cumulative += series.buckets[i]
+        values.push({ labels: { le, ...labels }, value: cumulative, metricName: `${this.name}_bucket` })
+      })
+      values.push({ labels: { le: '+Inf', ...labels }, value: series.count, metricName: `${this.name}_bucket` })
+      values.push({ labels, value: series.sum, metricName: `${this.name}_sum` })
+      values.push({ labels, value: series.count, metricName: `${this.name}_count` })
+    }
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values }
+  }
+}
+
+/** observe records one observation into a histogram series. */
+function observe(series: Series, bounds: readonly number[], value: number): void {
+  series.count++
+  series.sum += value
+  for (let i = 0; i < bounds.length; i++) {
+    if (value <= bounds[i]) {
+      series.buckets[i]++
+      return
+    }
+  }
+}
+
+const HTTP_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+
+const httpRequests = new PlainMetric(
+  'pkgway_http_requests_total',
+  'HTTP requests answered, by route pattern, engine and status class',
+  'counter',
+)
+
+const httpDuration = new PlainMetric(
+  'pkgway_http_request_duration_seconds',
+  'Time to answer an HTTP request, by route pattern, engine and status class',
+  'histogram',
+  HTTP_BUCKETS,
+)
 
 const rateLimited = new Counter({
   name: 'pkgway_http_rate_limited_total',
@@ -40,12 +113,11 @@ const unavailable = new Counter({
   registers: [registry],
 })
 
-const cacheLookups = new Counter({
-  name: 'pkgway_cache_lookups_total',
-  help: 'Lookups in the in-memory caches, by cache and result (hit or miss)',
-  labelNames: ['cache', 'result'],
-  registers: [registry],
-})
+const cacheLookups = new PlainMetric(
+  'pkgway_cache_lookups_total',
+  'Lookups in the in-memory caches, by cache and result (hit or miss)',
+  'counter',
+)
 
 const revisionLag = new Histogram({
   name: 'pkgway_revision_propagation_lag_seconds',
@@ -110,8 +182,8 @@ export interface RequestSample {
   seconds: number
 }
 
-/** The request series of each label set, bound once: a hot request then costs two increments, no label hashing. */
-const requestSeries = new Map<string, { count: { inc(): void }; duration: { observe(v: number): void } }>()
+/** The request series of each label set, bound once: a hot request then costs a Map lookup and two adds. */
+const requestSeries = new Map<string, { count: Series; duration: Series }>()
 
 /** recordRequest counts one answered request and its latency; 429s and 503s are also counted on their own. */
 export function recordRequest(s: RequestSample): void {
@@ -120,29 +192,29 @@ export function recordRequest(s: RequestSample): void {
   let series = requestSeries.get(key)
   if (!series) {
     const labels = { method: s.method, route: s.route, engine: s.engine, status_class }
-    series = { count: httpRequests.labels(labels), duration: httpDuration.labels(labels) }
+    series = { count: httpRequests.series(labels), duration: httpDuration.series(labels) }
     requestSeries.set(key, series)
   }
-  series.count.inc()
-  series.duration.observe(s.seconds)
+  series.count.count++
+  observe(series.duration, HTTP_BUCKETS, s.seconds)
   if (s.status === 429) rateLimited.inc({ route: s.route, engine: s.engine })
   if (s.status === 503) unavailable.inc({ route: s.route, engine: s.engine })
 }
 
-/** The hit and miss counters of each cache, bound once (lookups are on every hot request). */
-const cacheSeries = new Map<string, { hit: { inc(): void }; miss: { inc(): void } }>()
+/** The hit and miss series of each cache, bound once (lookups are on every hot request). */
+const cacheSeries = new Map<string, { hit: Series; miss: Series }>()
 
 /** recordCacheLookup counts a lookup in the named in-memory cache. */
 export function recordCacheLookup(cache: string, hit: boolean): void {
   let series = cacheSeries.get(cache)
   if (!series) {
     series = {
-      hit: cacheLookups.labels({ cache, result: 'hit' }),
-      miss: cacheLookups.labels({ cache, result: 'miss' }),
+      hit: cacheLookups.series({ cache, result: 'hit' }),
+      miss: cacheLookups.series({ cache, result: 'miss' }),
     }
     cacheSeries.set(cache, series)
   }
-  ;(hit ? series.hit : series.miss).inc()
+  ;(hit ? series.hit : series.miss).count++
 }
 
 /** recordRevisionLag records how long a catalog revision took to reach this instance, in seconds. */
