@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import Fastify, {
+  type FastifyBaseLogger,
   type FastifyError,
   type FastifyInstance,
   type FastifyPluginAsync,
@@ -7,6 +8,7 @@ import Fastify, {
   type FastifyRequest,
   type FastifyServerOptions,
 } from 'fastify'
+import type { Bindings, ChildLoggerOptions, LogFn, Logger } from 'pino'
 import type { PkgwayConfig } from '../config/schema.ts'
 import type { Catalog } from './catalog/db.ts'
 import errorHandler, { sendJsonApiErrors, toJsonApiError } from './plugins/error-handler.ts'
@@ -121,6 +123,28 @@ function frameworkErrors(err: FastifyError, request: FastifyRequest, reply: Fast
   ])
 }
 
+const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const
+
+/**
+ * lazyRequestLogger is each request's `request.log`: the server's logger that binds the request id only when a
+ * message at an enabled level is written. A pino child per request costs more than a warm request's own work,
+ * and at the usual levels (a warn-level gateway, an info-level one behind a CDN) most requests log nothing.
+ */
+function lazyRequestLogger(logger: FastifyBaseLogger, bindings: Bindings, opts: ChildLoggerOptions) {
+  let child: FastifyBaseLogger | undefined
+  const real = () => {
+    child ??= logger.child(bindings, opts)
+    return child
+  }
+  const lazy: FastifyBaseLogger = Object.create(logger)
+  for (const level of LEVELS) {
+    if ((logger as Partial<Logger>).isLevelEnabled?.(level) ?? true)
+      lazy[level] = (...args: Parameters<LogFn>) => real()[level](...args)
+  }
+  lazy.child = (b, o) => real().child(b, o)
+  return lazy
+}
+
 /** buildApp creates a stand-alone gateway. It never listens; server.ts does. */
 export async function buildApp(
   opts: PkgwayOptions & { logger?: FastifyServerOptions['logger'] },
@@ -129,6 +153,7 @@ export async function buildApp(
     logger: opts.logger ?? loggerOptions(opts.config),
     trustProxy: opts.config.trustProxy,
     genReqId: () => randomUUID(),
+    childLoggerFactory: lazyRequestLogger,
     bodyLimit: 1024 * 1024,
     forceCloseConnections: 'idle',
     routerOptions: { maxParamLength: 1024, ignoreDuplicateSlashes: true },

@@ -74,6 +74,13 @@ describe('request logging', () => {
     expect(lines.filter((l) => l.includes('"request completed"'))).toHaveLength(9)
   })
 
+  it("binds each request's lines to its id", () => {
+    const requestLines = lines.map((l) => JSON.parse(l)).filter((l) => l.msg === 'request completed')
+    expect(requestLines).toHaveLength(9)
+    for (const line of requestLines) expect(line.reqId).toMatch(/^[0-9a-f-]{36}$/)
+    expect(new Set(requestLines.map((l) => l.reqId)).size).toBe(9)
+  })
+
   it.each(Object.keys(SECRETS))('never contains the %s value', (name) => {
     const value = (SECRETS as Record<string, string>)[name]
     const leaks = lines.filter((l) => l.includes(value))
@@ -93,6 +100,43 @@ describe('request logging', () => {
     expect(urls).toContain('/v1/engines/raw/*?auth=[redacted]')
     expect(urls).toContain('[no route]?token=[redacted]')
     expect(urls.some((u: string) => /^\/v1\/blobs\/\*\?.*sig=\[redacted\]/.test(u))).toBe(true)
+  })
+})
+
+describe('request logging at warn level', () => {
+  it('writes nothing for a quiet request, and binds the request id to what a request does log', async () => {
+    const lines: string[] = []
+    const stream = new Writable({
+      write(chunk, _encoding, callback) {
+        lines.push(...chunk.toString().split('\n').filter(Boolean))
+        callback()
+      },
+    })
+    const base = loggerOptions({ logLevel: 'warn' } as Parameters<typeof loggerOptions>[0])
+    const gw = await openGatewayServices()
+    const app = await buildApp({ ...gw, logger: { ...(base as object), stream } })
+    app.get('/test/warn', async (request) => {
+      request.log.info('not written at warn level')
+      request.log.warn({ detail: 1 }, 'a warning')
+      return 'ok'
+    })
+    try {
+      expect((await app.inject({ url: '/v1/ping' })).statusCode).toBe(200)
+      expect(lines).toEqual([])
+      const res = await app.inject({ url: '/test/warn' })
+      expect(res.statusCode).toBe(200)
+      const logged = lines.map((l) => JSON.parse(l))
+      expect(logged).toHaveLength(1)
+      expect(logged[0]).toMatchObject({
+        level: 40,
+        msg: 'a warning',
+        detail: 1,
+        reqId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      })
+    } finally {
+      await app.close()
+      await gw.close()
+    }
   })
 })
 
