@@ -15,6 +15,8 @@
  * values) are {@link MalformedCredentials}: the resolver answers 401, never anonymous.
  */
 
+import { isUtf8 } from 'node:buffer'
+
 /** The scheme a client used; it names the `WWW-Authenticate` challenge. `Token` is reported as `Bearer`. */
 export type CredentialScheme = 'Bearer' | 'Basic' | 'License'
 
@@ -88,7 +90,6 @@ export const NO_CREDENTIALS: NoCredentials = { kind: 'none' }
 
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/
 const WHITESPACE = /\s/
-const utf8 = new TextDecoder('utf-8', { fatal: true })
 
 /** parseCredentials reads the request's credentials; it never throws. */
 export function parseCredentials(input: CredentialInput): Credentials {
@@ -131,12 +132,9 @@ function parseBasic(value: string): Credentials {
   if (!BASE64.test(value) || value.length % 4 === 1) {
     return malformed('token', 'the Basic credentials are not valid base64', 'Basic', 'header')
   }
-  let decoded: string
-  try {
-    decoded = utf8.decode(Buffer.from(value, 'base64'))
-  } catch {
-    return malformed('token', 'the Basic credentials are not valid UTF-8', 'Basic', 'header')
-  }
+  const bytes = Buffer.from(value, 'base64')
+  if (!isUtf8(bytes)) return malformed('token', 'the Basic credentials are not valid UTF-8', 'Basic', 'header')
+  const decoded = bytes.toString('utf8')
   const colon = decoded.indexOf(':')
   // RFC 7617 wants a colon; Rails (and so Keygen) reads a missing one as an empty password.
   const username = colon === -1 ? decoded : decoded.slice(0, colon)

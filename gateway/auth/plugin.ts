@@ -58,31 +58,94 @@ async function authenticate(fastify: FastifyInstance, opts: AuthenticateOptions)
   if (!fastify.hasRequestDecorator('authContext')) fastify.decorateRequest('authContext', null, [])
 
   const model = fastify.readModel
-  fastify.addHook('onRequest', async (request) => {
-    request.account = await resolveAccount(model, request)
+  const throttle = fastify.authThrottle
+
+  /** authenticateRequest sets the request's account and principal; synchronously when both are cached. */
+  function authenticateRequest(request: FastifyRequest): void | Promise<void> {
+    const account = resolveAccount(model, request)
+    if (account instanceof Promise) return account.then((a) => withAccount(request, a))
+    return withAccount(request, account)
+  }
+
+  function withAccount(request: FastifyRequest, account: Account): void | Promise<void> {
+    request.account = account
     rejectEnvironment(request)
-    const credentials = parseCredentials({ authorization: request.headers.authorization, query: request.query })
+    const { credentials, key } = connectionCredentials(model, request, account)
     request.authContext = { credentials, fallback, realm }
     if (credentials.kind === 'basic-password' && request.routeOptions.config?.passwordAuth === true) {
       request.principal = ANONYMOUS
       return
     }
     // Failed authentications are counted per address and credential prefix; past the budget, 429 (throttle.ts).
-    request.principal = await fastify.authThrottle.guard(request.ip, credentials, () =>
-      model.principal(request.account, credentials, { realm, challenge: fallback }),
+    const principal = throttle.guard(request.ip, credentials, () =>
+      model.principal(account, credentials, { realm, challenge: fallback }, key),
     )
+    if (principal instanceof Promise) {
+      return principal.then((p) => {
+        request.principal = p
+      })
+    }
+    request.principal = principal
+  }
+
+  // A callback hook rather than an async one: a warm request is authenticated without a promise or a microtask.
+  fastify.addHook('onRequest', (request, _reply, done) => {
+    let pending: void | Promise<void>
+    try {
+      pending = authenticateRequest(request)
+    } catch (err) {
+      done(err as Error)
+      return
+    }
+    if (pending) pending.then(() => done(), done)
+    else done()
   })
 }
 
-async function resolveAccount(model: ReadModel, request: FastifyRequest): Promise<Account> {
+/** What a connection's last request authenticated with; see {@link connectionCredentials}. */
+interface LastCredentials {
+  header: string
+  accountId: string
+  credentials: Credentials
+  key: string | null
+}
+
+const LAST_CREDENTIALS = Symbol('pkgway.lastCredentials')
+type CredentialSocket = { [LAST_CREDENTIALS]?: LastCredentials }
+
+/**
+ * connectionCredentials parses the request's credentials and derives their cache key (an HMAC) — or takes both from
+ * the connection's previous request when it sent the very same `Authorization` header to the same account. A
+ * keep-alive client (pip, npm, skopeo, a CDN edge) repeats its header on every request, and the HMAC is the largest
+ * part of authenticating a warm one. Like an HTTP/2 header table, the remembered header stays with the connection
+ * it came on and goes with it; nothing is shared between connections, and the principal is still judged from the
+ * credential's facts on every request.
+ */
+function connectionCredentials(
+  model: ReadModel,
+  request: FastifyRequest,
+  account: Account,
+): { credentials: Credentials; key: string | null } {
+  const header = request.headers.authorization
+  const socket = request.raw.socket as CredentialSocket | null
+  const last = socket?.[LAST_CREDENTIALS]
+  if (last !== undefined && last.header === header && last.accountId === account.id) return last
+  const credentials = parseCredentials({ authorization: header, query: request.query })
+  const key = model.credentialKey(account.id, credentials)
+  if (socket && typeof header === 'string')
+    socket[LAST_CREDENTIALS] = { header, accountId: account.id, credentials, key }
+  return { credentials, key }
+}
+
+function resolveAccount(model: ReadModel, request: FastifyRequest): Account | Promise<Account> {
   const params = request.params as Record<string, unknown> | undefined
   const requested = params?.account
-  if (typeof requested === 'string') {
-    const account = requested === '' ? undefined : await model.account(requested)
-    if (!account) throw notFound(`The requested account '${requested}' was not found`)
-    return account
-  }
-  return model.defaultAccount()
+  if (typeof requested !== 'string') return model.defaultAccount()
+  const unknown = () => notFound(`The requested account '${requested}' was not found`)
+  if (requested === '') throw unknown()
+  const account = model.account(requested)
+  if (!(account instanceof Promise)) return account
+  return account.then((found) => found ?? Promise.reject(unknown()))
 }
 
 function rejectEnvironment(request: FastifyRequest): void {

@@ -143,31 +143,35 @@ export function principalFromFacts(
   facts: CredentialFacts,
   options: ResolveOptions = {},
 ): Principal {
-  const challenge = challengeHeader(challengeScheme(credentials, options.challenge), options.realm)
+  // Built only for a 401: a valid credential never pays for its challenge.
+  const challenge = () => challengeHeader(challengeScheme(credentials, options.challenge), options.realm)
   const now = options.now ?? Date.now()
   switch (credentials.kind) {
     case 'none':
       return ANONYMOUS
     case 'malformed':
       throw credentials.expected === 'license-key'
-        ? unauthorized('LICENSE_INVALID', `${UNAUTHENTICATED_DETAIL} (${credentials.reason})`, challenge)
-        : unauthorized('TOKEN_INVALID', `${UNAUTHENTICATED_DETAIL} (${credentials.reason})`, challenge)
+        ? unauthorized('LICENSE_INVALID', `${UNAUTHENTICATED_DETAIL} (${credentials.reason})`, challenge())
+        : unauthorized('TOKEN_INVALID', `${UNAUTHENTICATED_DETAIL} (${credentials.reason})`, challenge())
     case 'license-key':
-      if (facts.kind !== 'license') throw unauthorized('LICENSE_INVALID', UNAUTHENTICATED_DETAIL, challenge)
+      if (facts.kind !== 'license') throw unauthorized('LICENSE_INVALID', UNAUTHENTICATED_DETAIL, challenge())
       return licenseKeyPrincipal(facts.license, now)
     case 'token':
     case 'basic-password': {
       if (isUuid(rawToken(credentials) ?? '')) {
-        throw unauthorized('TOKEN_FORMAT_INVALID', TOKEN_FORMAT_INVALID_DETAIL, challenge)
+        throw unauthorized('TOKEN_FORMAT_INVALID', TOKEN_FORMAT_INVALID_DETAIL, challenge())
       }
-      if (facts.kind !== 'token') throw unauthorized('TOKEN_INVALID', UNAUTHENTICATED_DETAIL, challenge)
-      if (isPast(facts.expiry, now)) throw unauthorized('TOKEN_EXPIRED', 'Token is expired', challenge)
+      if (facts.kind !== 'token') throw unauthorized('TOKEN_INVALID', UNAUTHENTICATED_DETAIL, challenge())
+      if (isPast(facts.expiry, now)) throw unauthorized('TOKEN_EXPIRED', 'Token is expired', challenge())
       return tokenPrincipal(facts, challenge)
     }
   }
 }
 
-function tokenPrincipal(facts: Extract<CredentialFacts, { kind: 'token' }>, challenge: string): AuthenticatedPrincipal {
+function tokenPrincipal(
+  facts: Extract<CredentialFacts, { kind: 'token' }>,
+  challenge: () => string,
+): AuthenticatedPrincipal {
   const { bearer, tokenId } = facts
   switch (bearer.type) {
     case 'admin':
@@ -184,7 +188,7 @@ function tokenPrincipal(facts: Extract<CredentialFacts, { kind: 'token' }>, chal
       }
       return { kind: 'license', tokenId, license: bearer.license }
     case 'missing':
-      throw unauthorized('TOKEN_INVALID', UNAUTHENTICATED_DETAIL, challenge)
+      throw unauthorized('TOKEN_INVALID', UNAUTHENTICATED_DETAIL, challenge())
   }
 }
 

@@ -56,9 +56,14 @@ export class AuthThrottle {
 
   /**
    * guard resolves credentials from address through resolve, unless the address or the credential's prefix is over
-   * its budget (429), and counts a 401 from resolve as a failure of both.
+   * its budget (429), and counts a 401 from resolve as a failure of both. A principal resolve finds synchronously
+   * is returned synchronously.
    */
-  async guard(address: string, credentials: Credentials, resolve: () => Promise<Principal>): Promise<Principal> {
+  guard(
+    address: string,
+    credentials: Credentials,
+    resolve: () => Principal | Promise<Principal>,
+  ): Principal | Promise<Principal> {
     if (credentials.kind === 'none') return resolve()
     const prefix = credentialPrefix(credentials)
     const now = Date.now()
@@ -70,15 +75,20 @@ export class AuthThrottle {
           ? this.#over(this.#current(`cred:${prefix}`, now))
           : undefined
     if (blocked) throw tooManyFailures(Math.max(1, Math.ceil((blocked.resetAt - now) / 1000)))
-    try {
-      return await resolve()
-    } catch (err) {
+    const failed = (err: unknown): never => {
       if ((err as { statusCode?: number }).statusCode === 401) {
         this.#count(`addr:${address}`, now)
         if (prefix) this.#count(`cred:${prefix}`, now)
       }
       throw err
     }
+    let principal: Principal | Promise<Principal>
+    try {
+      principal = resolve()
+    } catch (err) {
+      return failed(err)
+    }
+    return principal instanceof Promise ? principal.catch(failed) : principal
   }
 
   #current(key: string, now: number): Window | undefined {

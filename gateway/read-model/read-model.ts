@@ -1,4 +1,4 @@
-import { createHmac, randomBytes } from 'node:crypto'
+import { createHmac, createSecretKey, randomBytes } from 'node:crypto'
 import type { Kysely } from 'kysely'
 import { LRUCache } from 'lru-cache'
 import type { Credentials } from '../auth/credentials.ts'
@@ -46,8 +46,11 @@ export class ReadModel {
   readonly #loadingSnapshots = new Map<string, Promise<AccountSnapshot>>()
   readonly #credentials: LRUCache<string, CachedFacts>
   readonly #loadingCredentials = new Map<string, Promise<CachedFacts>>()
-  /** Key of the credential HMAC: random per process, so cache keys mean nothing outside it. */
-  readonly #credentialKey = randomBytes(32)
+  /**
+   * Key of the credential HMAC: random per process, so cache keys mean nothing outside it; a KeyObject, so no
+   * request imports the key again.
+   */
+  readonly #credentialKey = createSecretKey(randomBytes(32))
   #defaultAccountId: string | null = null
 
   constructor(db: Kysely<Database>, feed: RevisionFeed, opts: ReadModelOptions = {}) {
@@ -64,20 +67,28 @@ export class ReadModel {
   // -------------------------------------------------------------------------------------------------------------
   // Accounts
 
-  /** account resolves an account by UUID or slug, or undefined. */
-  async account(idOrSlug: string): Promise<Account | undefined> {
+  /** account resolves an account by UUID or slug, or undefined; synchronously when it is cached. */
+  account(idOrSlug: string): Account | Promise<Account | undefined> {
     const key = idOrSlug.toLowerCase()
-    const hit = this.#accounts.get(key)
-    if (hit) return hit
+    return this.#accounts.get(key) ?? this.#loadAccount(key)
+  }
+
+  async #loadAccount(key: string): Promise<Account | undefined> {
     const account = await findAccount(this.#db, key)
     if (account) this.#remember(account)
     return account
   }
 
-  /** defaultAccount is the account of unscoped routes: slug `default`, else the oldest account. */
-  async defaultAccount(): Promise<Account> {
+  /**
+   * defaultAccount is the account of unscoped routes: slug `default`, else the oldest account; synchronously when
+   * it is cached.
+   */
+  defaultAccount(): Account | Promise<Account> {
     const cached = this.#defaultAccountId === null ? undefined : this.#accounts.get(this.#defaultAccountId)
-    if (cached) return cached
+    return cached ?? this.#loadDefaultAccount()
+  }
+
+  async #loadDefaultAccount(): Promise<Account> {
     const account = (await findAccount(this.#db, DEFAULT_ACCOUNT_SLUG)) ?? (await firstAccount(this.#db))
     if (!account) throw notFound('The requested account was not found')
     this.#remember(account)
@@ -160,27 +171,41 @@ export class ReadModel {
   /**
    * principal turns credentials into a principal for an account, throwing Keygen's 401/403 errors. What the
    * catalog says about a credential is cached under an HMAC of it until the account's credential revision
-   * changes; expiry, suspension and bans are judged here, at request time, from those facts.
+   * changes; expiry, suspension and bans are judged here, at request time, from those facts. A cached credential
+   * is answered synchronously (its errors are thrown), so a warm request waits on no promise.
    */
-  async principal(account: Account, credentials: Credentials, options: ResolveOptions = {}): Promise<Principal> {
-    if (credentials.kind === 'none' || credentials.kind === 'malformed') {
-      return principalFromFacts(credentials, { kind: 'unknown' }, options)
-    }
+  principal(
+    account: Account,
+    credentials: Credentials,
+    options: ResolveOptions = {},
+    key = this.credentialKey(account.id, credentials),
+  ): Principal | Promise<Principal> {
+    if (key === null) return principalFromFacts(credentials, { kind: 'unknown' }, options)
+    const known = this.#feed.get(account.id)?.auth ?? Number.POSITIVE_INFINITY
+    const hit = this.#credentials.get(key)
+    const fresh = hit !== undefined && hit.auth >= known
+    recordCacheLookup('credentials', fresh)
+    if (fresh) return principalFromFacts(credentials, hit.facts, options)
+    return this.#loadCredential(key, account.id, credentials).then((loaded) =>
+      principalFromFacts(credentials, loaded.facts, options),
+    )
+  }
+
+  /**
+   * credentialKey is the cache key of an account's credentials: an HMAC of them under this process's key, never the
+   * credential itself. Null when there is nothing to look up (no credentials, or malformed ones).
+   */
+  credentialKey(accountId: string, credentials: Credentials): string | null {
+    if (credentials.kind === 'none' || credentials.kind === 'malformed') return null
     const value =
       credentials.kind === 'license-key'
         ? credentials.key
         : credentials.kind === 'token'
           ? credentials.token
           : credentials.username
-    const key = createHmac('sha256', this.#credentialKey)
-      .update(`${account.id}\u0000${credentials.kind === 'license-key' ? 'L' : 'T'}\u0000${value}`)
+    return createHmac('sha256', this.#credentialKey)
+      .update(`${accountId}\u0000${credentials.kind === 'license-key' ? 'L' : 'T'}\u0000${value}`)
       .digest('base64')
-    const known = this.#feed.get(account.id)?.auth ?? Number.POSITIVE_INFINITY
-    const hit = this.#credentials.get(key)
-    const fresh = hit !== undefined && hit.auth >= known
-    recordCacheLookup('credentials', fresh)
-    const cached = fresh ? hit : await this.#loadCredential(key, account.id, credentials)
-    return principalFromFacts(credentials, cached.facts, options)
   }
 
   #loadCredential(key: string, accountId: string, credentials: Credentials): Promise<CachedFacts> {

@@ -12,7 +12,12 @@ const wrong = async (): Promise<Principal> => {
 const right = async (): Promise<Principal> => ANONYMOUS
 
 /** attempt runs one authentication and returns the status it ends in (200 for a principal). */
-async function attempt(t: AuthThrottle, address: string, key: string, resolve = wrong): Promise<number> {
+async function attempt(
+  t: AuthThrottle,
+  address: string,
+  key: string,
+  resolve: () => Principal | Promise<Principal> = wrong,
+): Promise<number> {
   try {
     await t.guard(address, license(key), resolve)
     return 200
@@ -22,6 +27,17 @@ async function attempt(t: AuthThrottle, address: string, key: string, resolve = 
 }
 
 describe('AuthThrottle', () => {
+  it('answers a principal found synchronously synchronously, and counts a synchronous 401 like an awaited one', async () => {
+    const t = new AuthThrottle({ maxFailures: 2, windowSeconds: 60 })
+    expect(t.guard('10.0.0.9', license('cached-and-valid'), () => ANONYMOUS)).toBe(ANONYMOUS)
+    const wrongNow = (): Principal => {
+      throw unauthorized('LICENSE_INVALID', 'You must be authenticated to complete the request', 'License realm="x"')
+    }
+    expect(await attempt(t, '10.0.0.9', 'sync-guess-1', wrongNow)).toBe(401)
+    expect(await attempt(t, '10.0.0.9', 'sync-guess-2', wrongNow)).toBe(401)
+    expect(await attempt(t, '10.0.0.9', 'sync-guess-3', wrongNow)).toBe(429)
+  })
+
   afterEach(() => {
     vi.useRealTimers()
   })
@@ -30,7 +46,9 @@ describe('AuthThrottle', () => {
     const t = new AuthThrottle({ maxFailures: 3, windowSeconds: 60 })
     for (let i = 0; i < 3; i++) expect(await attempt(t, '10.0.0.1', `guess-${i}-${'x'.repeat(16)}`)).toBe(401)
     const resolve = vi.fn(right)
-    const err = await t.guard('10.0.0.1', license('valid-but-from-the-attacker'), resolve).catch((e) => e)
+    const err = await (async () => t.guard('10.0.0.1', license('valid-but-from-the-attacker'), resolve))().catch(
+      (e) => e,
+    )
     expect(err).toBeInstanceOf(GatewayError)
     expect(err).toMatchObject({ statusCode: 429, code: 'TOO_MANY_REQUESTS' })
     expect(err.options.headers['Retry-After']).toMatch(/^(59|60)$/)
