@@ -4,6 +4,7 @@
  */
 export function etagMatches(header: string | undefined, etag: string): boolean {
   if (!header) return false
+  if (header === etag) return true
   const opaque = etag.replace(/^W\//, '')
   return header.split(',').some((t) => {
     const v = t.trim()

@@ -205,9 +205,23 @@ export async function sendArtifact(request: FastifyRequest, reply: FastifyReply,
     filename,
   })
   reply.header('Location', url)
-  return sendDocument(request, reply, prefers(request, 'no-redirect') ? 200 : 303, {
-    data: artifactResource(row, { redirect: url }),
-  })
+  return sendDocument(request, reply, prefers(request, 'no-redirect') ? 200 : 303, redirectDocument(row, url))
+}
+
+/** The last redirect document of each artifact row: rows belong to one snapshot, and URLs are reused a while. */
+const redirectDocuments = new WeakMap<ArtifactRow, { url: string; json: string }>()
+
+/**
+ * redirectDocument is the artifact's JSON:API document with its `redirect` link, serialized: the same row and the
+ * same signed URL (the store reuses one while more than half its lifetime is left) give the same bytes, so a warm
+ * download serializes nothing.
+ */
+function redirectDocument(row: ArtifactRow, url: string): string {
+  const last = redirectDocuments.get(row)
+  if (last?.url === url) return last.json
+  const json = JSON.stringify({ data: artifactResource(row, { redirect: url }) })
+  redirectDocuments.set(row, { url, json })
+  return json
 }
 
 type IdParams = { id: string }

@@ -72,7 +72,7 @@ export function accountRelationship(accountId: string) {
   return relationship(accountId, accountLink(accountId), { type: 'accounts', id: accountId })
 }
 
-/** send writes a JSON:API document with the media type the client prefers. */
+/** send writes a JSON:API document (or its JSON, serialized before) with the media type the client prefers. */
 export function sendDocument(request: FastifyRequest, reply: FastifyReply, status: number, doc: unknown): FastifyReply {
   return reply
     .code(status)

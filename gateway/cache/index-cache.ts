@@ -88,5 +88,7 @@ export class IndexCache<V extends object> {
 
 /** cacheKey joins key parts with a separator that cannot occur in ids, names or URLs. */
 export function cacheKey(...parts: ReadonlyArray<string | number>): string {
-  return parts.map(String).join('\u0000')
+  let key = parts.length === 0 ? '' : String(parts[0])
+  for (let i = 1; i < parts.length; i++) key += `\u0000${parts[i]}`
+  return key
 }
