@@ -3,6 +3,7 @@ import fp from 'fastify-plugin'
 import type { Account } from '../catalog/types.ts'
 import { GatewayError, notFound } from '../errors.ts'
 import type { ReadModel } from '../read-model/read-model.ts'
+import { connectionMemo } from './connection-memo.ts'
 import { type Credentials, challengeHeader, challengeScheme, NO_CREDENTIALS, parseCredentials } from './credentials.ts'
 import { ANONYMOUS, type AuthenticatedPrincipal, type Principal } from './principal.ts'
 import { UNAUTHENTICATED_DETAIL, unauthorized } from './resolve.ts'
@@ -102,39 +103,19 @@ async function authenticate(fastify: FastifyInstance, opts: AuthenticateOptions)
   })
 }
 
-/** What a connection's last request authenticated with; see {@link connectionCredentials}. */
-interface LastCredentials {
-  header: string
-  accountId: string
-  credentials: Credentials
-  key: string | null
-}
-
-const LAST_CREDENTIALS = Symbol('pkgway.lastCredentials')
-type CredentialSocket = { [LAST_CREDENTIALS]?: LastCredentials }
-
 /**
- * connectionCredentials parses the request's credentials and derives their cache key (an HMAC) — or takes both from
- * the connection's previous request when it sent the very same `Authorization` header to the same account. A
- * keep-alive client (pip, npm, skopeo, a CDN edge) repeats its header on every request, and the HMAC is the largest
- * part of authenticating a warm one. Like an HTTP/2 header table, the remembered header stays with the connection
- * it came on and goes with it; nothing is shared between connections, and the principal is still judged from the
- * credential's facts on every request.
+ * connectionCredentials parses the request's credentials and derives their cache key (an HMAC), or takes both from
+ * the connection's previous request when it sent the same header to the same account (connection-memo.ts).
  */
-function connectionCredentials(
+export function connectionCredentials(
   model: ReadModel,
   request: FastifyRequest,
   account: Account,
 ): { credentials: Credentials; key: string | null } {
-  const header = request.headers.authorization
-  const socket = request.raw.socket as CredentialSocket | null
-  const last = socket?.[LAST_CREDENTIALS]
-  if (last !== undefined && last.header === header && last.accountId === account.id) return last
-  const credentials = parseCredentials({ authorization: header, query: request.query })
-  const key = model.credentialKey(account.id, credentials)
-  if (socket && typeof header === 'string')
-    socket[LAST_CREDENTIALS] = { header, accountId: account.id, credentials, key }
-  return { credentials, key }
+  return connectionMemo(request, 'credentials', account.id, () => {
+    const credentials = parseCredentials({ authorization: request.headers.authorization, query: request.query })
+    return { credentials, key: model.credentialKey(account.id, credentials) }
+  })
 }
 
 function resolveAccount(model: ReadModel, request: FastifyRequest): Account | Promise<Account> {

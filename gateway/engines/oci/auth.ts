@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify'
-import { parseCredentials } from '../../auth/credentials.ts'
+import { connectionMemo } from '../../auth/connection-memo.ts'
+import { connectionCredentials } from '../../auth/plugin.ts'
 import type { Principal } from '../../auth/principal.ts'
 import type { Account } from '../../catalog/types.ts'
 import { findPackage } from '../../read-model/lookup.ts'
@@ -56,8 +57,8 @@ export async function registryPrincipal(
 ): Promise<Principal> {
   const token = registryTokenOf(request)
   if (token === null) {
-    const credentials = parseCredentials({ authorization: request.headers.authorization, query: request.query })
-    return deps.readModel.principal(account, credentials, { realm: REGISTRY_REALM, challenge: 'Bearer' })
+    const { credentials, key } = connectionCredentials(deps.readModel, request, account)
+    return deps.readModel.principal(account, credentials, { realm: REGISTRY_REALM, challenge: 'Bearer' }, key)
   }
   const check = deps.tokens.open(token)
   if (!check.ok) throw authenticationRequired(check.reason === 'expired' ? 'token expired' : 'invalid token')
@@ -65,7 +66,12 @@ export async function registryPrincipal(
   if (claims.accountId !== account.id || (name !== null && !claims.repositories.includes(name))) {
     throw authenticationRequired('insufficient scope: the token does not grant pull on this repository')
   }
-  return deps.readModel.principal(account, unsealCredential(claims.credential), { realm: REGISTRY_REALM })
+  // The token is opened and its scope checked on every request; only what its credential derives to is remembered.
+  const { credentials, key } = connectionMemo(request, 'registry-credential', account.id, () => {
+    const sealed = unsealCredential(claims.credential)
+    return { credentials: sealed, key: deps.readModel.credentialKey(account.id, sealed) }
+  })
+  return deps.readModel.principal(account, credentials, { realm: REGISTRY_REALM }, key)
 }
 
 /** accountOfToken is the account a registry token of the request was issued for, if any (for `/v2/`). */
