@@ -47,6 +47,8 @@ export class AuthThrottle {
   readonly #windows: LRUCache<string, Window>
   readonly #max: number
   readonly #windowMs: number
+  /** Epoch ms after which no window holds a failure: until then a request has counters to look up. */
+  #quietAfter = 0
 
   constructor(opts: ThrottleOptions) {
     this.#max = opts.maxFailures
@@ -67,6 +69,8 @@ export class AuthThrottle {
     if (credentials.kind === 'none') return resolve()
     const prefix = credentialPrefix(credentials)
     const now = Date.now()
+    // No failure in a whole window: nothing can be over its budget, so nothing is looked up.
+    if (now >= this.#quietAfter) return this.#resolve(address, prefix, now, resolve)
     const own = this.#current(`addr:${address}`, now)
     const blocked =
       own && own.failures >= this.#max
@@ -75,20 +79,32 @@ export class AuthThrottle {
           ? this.#over(this.#current(`cred:${prefix}`, now))
           : undefined
     if (blocked) throw tooManyFailures(Math.max(1, Math.ceil((blocked.resetAt - now) / 1000)))
-    const failed = (err: unknown): never => {
-      if ((err as { statusCode?: number }).statusCode === 401) {
-        this.#count(`addr:${address}`, now)
-        if (prefix) this.#count(`cred:${prefix}`, now)
-      }
-      throw err
-    }
+    return this.#resolve(address, prefix, now, resolve)
+  }
+
+  /** resolve runs the resolution and counts a 401 from it against the address and the prefix. */
+  #resolve(
+    address: string,
+    prefix: string | null,
+    now: number,
+    resolve: () => Principal | Promise<Principal>,
+  ): Principal | Promise<Principal> {
     let principal: Principal | Promise<Principal>
     try {
       principal = resolve()
     } catch (err) {
-      return failed(err)
+      return this.#failed(err, address, prefix, now)
     }
-    return principal instanceof Promise ? principal.catch(failed) : principal
+    if (!(principal instanceof Promise)) return principal
+    return principal.catch((err) => this.#failed(err, address, prefix, now))
+  }
+
+  #failed(err: unknown, address: string, prefix: string | null, now: number): never {
+    if ((err as { statusCode?: number }).statusCode === 401) {
+      this.#count(`addr:${address}`, now)
+      if (prefix) this.#count(`cred:${prefix}`, now)
+    }
+    throw err
   }
 
   #current(key: string, now: number): Window | undefined {
@@ -102,6 +118,7 @@ export class AuthThrottle {
 
   #count(key: string, now: number): void {
     const w = this.#current(key, now) ?? { failures: 0, resetAt: now + this.#windowMs }
+    this.#quietAfter = Math.max(this.#quietAfter, w.resetAt)
     w.failures++
     this.#windows.set(key, w)
   }

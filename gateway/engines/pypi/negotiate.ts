@@ -74,6 +74,20 @@ function quality(ranges: MediaRange[], rep: Representation): { q: number; exact:
  */
 export function negotiate(accept: string | undefined): Representation | null {
   if (!accept || accept.trim() === '') return 'html'
+  let rep = negotiated.get(accept)
+  if (rep === undefined) {
+    if (negotiated.size >= MAX_NEGOTIATED) negotiated.clear()
+    rep = negotiateAccept(accept)
+    negotiated.set(accept, rep)
+  }
+  return rep
+}
+
+/** Outcomes by Accept header: a client sends the same one every time, and clients use a handful between them. */
+const negotiated = new Map<string, Representation | null>()
+const MAX_NEGOTIATED = 256
+
+function negotiateAccept(accept: string): Representation | null {
   const ranges = parseAccept(accept.replace(/(^|,)\s*\*\s*(?=,|;|$)/g, '$1*/*'))
   if (ranges.length === 0) return 'html'
   const html = quality(ranges, 'html')
