@@ -1,10 +1,12 @@
 /**
  * One bench phase per catalog: record the gateway's answer to every case, start the reference replaying those
- * answers, check it answers the same, then measure each case with wrk — a warm-up of each target, then the
- * measured runs alternating gateway and reference, so a neighbour's load on this shared machine hits both alike.
- * Cold cases follow, since they publish releases and so change the pages.
+ * answers, check it answers the same, start the foreign servers some cases compare with (bench/foreign.ts) and
+ * check they answer the same content, then measure each case with wrk — a warm-up of each target, then the
+ * measured runs alternating gateway, reference (and foreign server), so a neighbour's load on this shared machine
+ * hits all alike. Cold cases follow, since they publish releases and so change the pages.
  */
-import type { BenchCase, ColdCase } from './cases.ts'
+import type { BenchCase, ColdCase, ForeignKind } from './cases.ts'
+import { type ForeignServer, startDockerRegistry, startVerdaccio } from './foreign.ts'
 import { type Answer, answerHeaders, describe, get, send } from './http.ts'
 import type { ReferenceRoute } from './reference.ts'
 import { cpuSeconds, reapedCpuSeconds } from './procs.ts'
@@ -24,6 +26,16 @@ interface Prepared {
   path: string
   headers: Record<string, string>
   answer: Answer
+  /** The answer the reference replays for the path: the gateway's 200 (also for a 304 case). */
+  route: Answer
+}
+
+/** A server a case is measured on, and the request it gets there. */
+interface Target {
+  url: string
+  pid: number
+  path: string
+  headers: Record<string, string>
 }
 
 /** A wrk run with the CPU share (of one core) the target and wrk used during it. */
@@ -34,8 +46,12 @@ export interface Run extends WrkResult {
 
 export interface CaseResult {
   c: BenchCase
+  /** Body bytes of the gateway's answer. */
+  bytes: number
   gateway: Run[]
   reference: Run[]
+  /** The runs of the case's foreign server, when it has one. */
+  foreign?: { label: string; runs: Run[] }
 }
 
 export interface ColdResult {
@@ -46,7 +62,7 @@ export interface ColdResult {
 }
 
 /** prepare requests a case once from the gateway and checks its status; a 304 case first fetches the ETag. */
-async function prepare(gw: Gateway, c: BenchCase): Promise<{ prepared: Prepared; route: Answer }> {
+async function prepare(gw: Gateway, c: BenchCase): Promise<Prepared> {
   const path = c.path(gw.seeded)
   let headers = c.headers(gw.seeded)
   let route: Answer | undefined
@@ -61,7 +77,7 @@ async function prepare(gw: Gateway, c: BenchCase): Promise<{ prepared: Prepared;
   if (answer.status !== c.status) {
     throw new Error(`${c.name}: the gateway answered ${describe(answer)}, expected ${c.status} (log: ${gw.log})`)
   }
-  return { prepared: { c, path, headers, answer }, route: route ?? answer }
+  return { c, path, headers, answer, route: route ?? answer }
 }
 
 /** checkReference makes sure the reference answers each case like the gateway did: status, Location, ETag, bytes. */
@@ -84,14 +100,14 @@ export async function measureCases(gw: Gateway, cases: BenchCase[], opts: LoadOp
   const prepared: Prepared[] = []
   const routes = new Map<string, ReferenceRoute>()
   for (const c of cases) {
-    const { prepared: p, route } = await prepare(gw, c)
+    const p = await prepare(gw, c)
     prepared.push(p)
     // The reference answers by path (and query) alone, so cases sharing a path must get the same answer there.
     const recorded = {
       path: p.path,
-      status: route.status,
-      headers: answerHeaders(route),
-      body: route.body.toString('base64'),
+      status: p.route.status,
+      headers: answerHeaders(p.route),
+      body: p.route.body.toString('base64'),
     }
     const earlier = routes.get(p.path)
     if (earlier && (earlier.status !== recorded.status || earlier.body !== recorded.body)) {
@@ -100,30 +116,70 @@ export async function measureCases(gw: Gateway, cases: BenchCase[], opts: LoadOp
     routes.set(p.path, recorded)
   }
   const reference = await startReference(gw.dir, [...routes.values()])
+  const foreign = new Map<ForeignKind, ForeignServer>()
   try {
     await checkReference(reference.url, prepared)
+    await startForeign(gw, prepared, foreign)
+    const wrk = async (target: Target, seconds: number): Promise<Run> => {
+      const server = cpuSeconds(target.pid)
+      const load = reapedCpuSeconds()
+      const url = target.url + target.path
+      const r = await runWrk({ url, headers: target.headers, seconds, connections, cpu: LOAD_CPU })
+      const serverCpu = (cpuSeconds(target.pid) - server) / r.seconds
+      return { ...r, serverCpu, loadCpu: (reapedCpuSeconds() - load) / r.seconds }
+    }
     const results: CaseResult[] = []
     for (const p of prepared) {
-      const wrk = async (target: { url: string; pid: number }, seconds: number): Promise<Run> => {
-        const server = cpuSeconds(target.pid)
-        const load = reapedCpuSeconds()
-        const r = await runWrk({ url: target.url + p.path, headers: p.headers, seconds, connections, cpu: LOAD_CPU })
-        const serverCpu = (cpuSeconds(target.pid) - server) / r.seconds
-        return { ...r, serverCpu, loadCpu: (reapedCpuSeconds() - load) / r.seconds }
+      const request = { path: p.path, headers: p.headers }
+      const targets: Target[] = [
+        { url: gw.url, pid: gw.pid, ...request },
+        { url: reference.url, pid: reference.pid, ...request },
+      ]
+      const other = p.c.foreign && foreign.get(p.c.foreign.target)
+      if (p.c.foreign && other) {
+        const { path, headers } = p.c.foreign
+        targets.push({ url: other.url, pid: other.pid, path: path(gw.seeded), headers: headers(gw.seeded) })
       }
       process.stderr.write(`bench:   ${p.c.name}\n`)
-      await wrk(gw, opts.warmupSeconds)
-      await wrk(reference, opts.warmupSeconds)
-      const result: CaseResult = { c: p.c, gateway: [], reference: [] }
+      for (const t of targets) await wrk(t, opts.warmupSeconds)
+      const runs: Run[][] = targets.map(() => [])
       for (let i = 0; i < opts.runs; i++) {
-        result.gateway.push(await wrk(gw, opts.seconds))
-        result.reference.push(await wrk(reference, opts.seconds))
+        for (const [at, t] of targets.entries()) runs[at].push(await wrk(t, opts.seconds))
       }
+      const [gateway, replay, foreignRuns] = runs
+      const result: CaseResult = { c: p.c, bytes: p.answer.body.length, gateway, reference: replay }
+      if (other) result.foreign = { label: other.label, runs: foreignRuns }
       results.push(result)
     }
     return results
   } finally {
+    for (const server of foreign.values()) await server.stop()
     await reference.stop()
+  }
+}
+
+/**
+ * startForeign starts each foreign server the cases compare with (into servers, so the caller stops them even when
+ * a later one fails) and checks each answers its case with the same content as the gateway.
+ */
+async function startForeign(gw: Gateway, prepared: Prepared[], servers: Map<ForeignKind, ForeignServer>) {
+  const compared = prepared.filter((p) => p.c.foreign !== undefined)
+  const kinds = new Set(compared.map((p) => p.c.foreign!.target))
+  if (kinds.has('verdaccio')) {
+    const packuments = compared.filter((p) => p.c.foreign!.target === 'verdaccio').map((p) => p.route.body)
+    process.stderr.write('bench:   starting Verdaccio\n')
+    servers.set('verdaccio', await startVerdaccio(gw.dir, packuments))
+  }
+  if (kinds.has('docker-registry')) {
+    process.stderr.write('bench:   starting docker-registry and copying the image to it with skopeo\n')
+    servers.set('docker-registry', await startDockerRegistry(gw.dir, gw.seeded.oci))
+  }
+  for (const p of compared) {
+    const f = p.c.foreign!
+    const server = servers.get(f.target)!
+    const got = await get(server.url + f.path(gw.seeded), f.headers(gw.seeded))
+    const why = got.status === f.status ? f.differs(got, p.route, gw.seeded) : `status ${got.status}, not ${f.status}`
+    if (why) throw new Error(`${p.c.name}: ${server.label} answered ${why}: ${describe(got)}`)
   }
 }
 

@@ -41,6 +41,20 @@ const ms = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.
 
 const pct = (v: number) => `${Math.round(v * 100)}%`
 
+/** size writes a body length in kB or MB (powers of 1000), two or three significant digits. */
+function size(bytes: number): string {
+  if (bytes < 1000) return `${bytes} B`
+  const [value, unit] = bytes < 1e6 ? [bytes / 1e3, 'kB'] : [bytes / 1e6, 'MB']
+  return `${value.toFixed(value < 10 ? 1 : 0)} ${unit}`
+}
+
+/** replayed says what the reference answers: `fixed 303`, `same 18 kB`, `304`. */
+function replayed(r: CaseResult): string {
+  if (r.c.reference === 'fixed redirect') return `fixed ${r.c.status}`
+  if (r.c.reference === 'same bytes') return `same ${size(r.bytes)}`
+  return r.c.reference
+}
+
 function cells(runs: Run[]): string[] {
   const bad = runs.reduce((n, r) => n + r.non2xx3xx, 0)
   const socket = runs.reduce((n, r) => n + r.socketErrors, 0)
@@ -53,15 +67,21 @@ function cells(runs: Run[]): string[] {
   ]
 }
 
-/** warmTable is the one table of warm cases: a gateway row and its reference row per case and catalog. */
+/**
+ * warmTable is the one table of warm cases: a gateway row and its reference row per case and catalog, and a row of
+ * the foreign server some cases compare with, whose last cell is the gateway's req/s as a multiple of its own.
+ */
 export function warmTable(phases: Array<{ kind: CatalogKind; results: CaseResult[] }>): string[] {
   const rows: string[][] = []
   for (const { kind, results } of phases) {
     for (const r of results) {
       const ratio = median(r.gateway.map((x) => x.rps)) / median(r.reference.map((x) => x.rps))
-      const fixed = r.c.reference === 'fixed redirect' ? `fixed ${r.c.status}` : r.c.reference
       rows.push([r.c.name, `pkgway, ${CATALOG_LABEL[kind]}`, ...cells(r.gateway), `${ratio.toFixed(2)}×`])
-      rows.push(['', `fastify, ${fixed}`, ...cells(r.reference), ''])
+      rows.push(['', `fastify, ${replayed(r)}`, ...cells(r.reference), ''])
+      if (r.foreign) {
+        const times = median(r.gateway.map((x) => x.rps)) / median(r.foreign.runs.map((x) => x.rps))
+        rows.push(['', r.foreign.label, ...cells(r.foreign.runs), `pkgway ${times.toFixed(times < 10 ? 2 : 1)}× this`])
+      }
     }
   }
   return table(['case', 'target', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx/3xx', 'CPU target / wrk', 'vs reference'], rows)

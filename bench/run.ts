@@ -4,7 +4,8 @@
  *
  * Measures the gateway's warm read path against a bare Fastify server answering the same bytes, side by side in
  * one run: for each catalog (SQLite, PostgreSQL) it seeds a fresh catalog, starts the gateway and the reference
- * pinned to CPU 0 and drives each with wrk pinned to CPU 1, over loopback only. Then it times the first request
+ * pinned to CPU 0 and drives each with wrk pinned to CPU 1, over loopback only; a few cases also measure another
+ * server with the same content (Verdaccio, docker-registry: bench/foreign.ts). Then it times the first request
  * after a publish. It prints the machine and two Markdown tables, and stops everything it started, also on error
  * and on SIGINT/SIGTERM. See bench/README.md.
  */
@@ -12,7 +13,9 @@ import { spawnSync } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import { availableParallelism, loadavg } from 'node:os'
 import { parseArgs } from 'node:util'
-import { CASES, COLD_CASES, PAGE_SIZES } from './cases.ts'
+import { ensureDebianPackage } from './apt.ts'
+import { type BenchCase, CASES, COLD_CASES, PAGE_SIZES } from './cases.ts'
+import { ensureForeign } from './foreign.ts'
 import { type CaseResult, type ColdResult, type LoadOptions, measureCases, measureCold } from './measure.ts'
 import { runCleanup, shutdown } from './procs.ts'
 import { coldTable, machine, warmTable } from './report.ts'
@@ -67,10 +70,13 @@ function settings() {
   return { load, coldReps, catalogs, cases, coldCases, drafts }
 }
 
-function preflight(): void {
+/** preflight checks the machine and installs what is missing: wrk, umoci (the seed's image), foreign servers. */
+function preflight(cases: BenchCase[]): void {
   if (availableParallelism() < 2) throw new Error('the bench needs 2 CPUs: the targets run on CPU 0, wrk on CPU 1')
   if (spawnSync('taskset', ['-V'], { stdio: 'ignore' }).error) throw new Error('taskset (util-linux) is missing')
   ensureWrk()
+  ensureDebianPackage('umoci', 'umoci')
+  ensureForeign(new Set(cases.flatMap((c) => (c.foreign ? [c.foreign.target] : []))))
 }
 
 /** reportLog shows the gateway's log lines (JSON, warn level and above) before its directory goes away. */
@@ -95,7 +101,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 async function main(): Promise<void> {
   const began = Date.now()
   const { load, coldReps, catalogs, cases, coldCases, drafts } = settings()
-  preflight()
+  preflight(cases)
   if (catalogs.includes('postgres')) await checkPostgres()
   const header = [
     '## pkgway bench',
@@ -104,7 +110,8 @@ async function main(): Promise<void> {
     `- wrk -t1 -c${load.connections} -d${load.seconds}s, ${load.runs} runs per target after a ${load.warmupSeconds} s warm-up, medians; targets on CPU 0, wrk on CPU 1`,
     '',
   ]
-  const perCatalog = cases.length * (2 * load.warmupSeconds + 2 * load.runs * load.seconds) + 20
+  const targets = cases.reduce((n, c) => n + (c.foreign ? 3 : 2), 0)
+  const perCatalog = targets * (load.warmupSeconds + load.runs * load.seconds) + 40
   const minutes = Math.ceil((catalogs.length * perCatalog) / 60)
   process.stderr.write(`bench: ${cases.length} cases on ${catalogs.join(' and ')}, about ${minutes} min\n`)
   const warm: Array<{ kind: CatalogKind; results: CaseResult[] }> = []

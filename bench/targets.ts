@@ -91,7 +91,7 @@ export async function startGateway(kind: CatalogKind, drafts: Record<string, num
     PKGWAY_WORKERS_IN_PROCESS: 'false',
     PKGWAY_PYPI_PASSTHROUGH: 'off',
   }
-  const seeded = await seedBench({ env, pageSizes, drafts })
+  const seeded = await seedBench({ env, dir, pageSizes, drafts })
   const log = join(dir, 'gateway.log')
   const { child, stop } = spawnPinned(SERVER_CPU, process.execPath, [join(ROOT, 'bin/pkgway.js'), 'serve'], {
     env,

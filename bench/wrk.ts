@@ -2,8 +2,9 @@
  * The load generator: `wrk` (Debian package wrk), pinned to CPU 1 with taskset, one thread, a fixed number of
  * connections and a fixed duration. bench/wrk.lua prints the summary as JSON; headers go on the command line.
  */
-import { spawn, spawnSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { ensureDebianPackage } from './apt.ts'
 import { assertRunning, cleanup } from './procs.ts'
 
 const SCRIPT = fileURLToPath(new URL('./wrk.lua', import.meta.url))
@@ -30,16 +31,9 @@ export interface WrkOptions {
   cpu: number
 }
 
-const installed = () => spawnSync('wrk', ['--version'], { stdio: 'ignore' }).error === undefined
-
 /** ensureWrk installs the Debian package wrk when it is missing (as root, or through sudo when available). */
 export function ensureWrk(): void {
-  if (installed()) return
-  process.stderr.write('bench: wrk is missing; installing the Debian package wrk\n')
-  const root = process.getuid?.() === 0
-  const [cmd, args] = root ? ['apt-get', ['install', '-y', 'wrk']] : ['sudo', ['-n', 'apt-get', 'install', '-y', 'wrk']]
-  const r = spawnSync(cmd, args, { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })
-  if (r.status !== 0 || !installed()) throw new Error('wrk is not installed and could not be: apt-get install wrk')
+  ensureDebianPackage('wrk', 'wrk')
 }
 
 /** runWrk runs one bounded wrk measurement; it is killed if it outlives its duration by 30 s. */
