@@ -129,6 +129,10 @@ async function putFile(
 }
 
 /** addWheelRelease adds a release of a PyPI project with one wheel. */
+/** publishedRelease adds a published release of a package. */
+const publishedRelease = (ctx: Ctx, pkg: PackageRow, version: string) =>
+  seedRelease(ctx.db, ctx.account, { product: ctx.product, package: pkg, version, status: 'PUBLISHED' })
+
 async function addWheelRelease(ctx: Ctx, pkg: PackageRow, version: string, status: 'PUBLISHED' | 'DRAFT') {
   const release = await seedRelease(ctx.db, ctx.account, { product: ctx.product, package: pkg, version, status })
   const wheel = buildWheel({ name: pkg.key, version, requiresPython: '>=3.8' })
@@ -177,12 +181,7 @@ async function addNpmPackage(ctx: Ctx, spec: (typeof NPM)[keyof typeof NPM]) {
   const base = spec.name.split('/').pop()
   for (let i = 0; i < spec.versions; i++) {
     const version = `1.${i}.0`
-    const release = await seedRelease(ctx.db, ctx.account, {
-      product: ctx.product,
-      package: pkg,
-      version,
-      status: 'PUBLISHED',
-    })
+    const release = await publishedRelease(ctx, pkg, version)
     const text = packageJson(spec.name, version, spec.readme)
     const tarball = await buildTar(
       [
@@ -202,12 +201,7 @@ async function addGem(ctx: Ctx) {
   const pkg = await seedPackage(ctx.db, ctx.account, { product: ctx.product, key: GEM.name, engine: 'rubygems' })
   for (let i = 0; i < GEM.releases; i++) {
     const version = `1.${i}.0`
-    const release = await seedRelease(ctx.db, ctx.account, {
-      product: ctx.product,
-      package: pkg,
-      version,
-      status: 'PUBLISHED',
-    })
+    const release = await publishedRelease(ctx, pkg, version)
     const filename = `${GEM.name}-${version}.gem`
     const bytes = randomBytes(8 * 1024)
     await ctx.blobs.write(artifactKey(ctx.account.id, release.id, filename), bytes, { size: bytes.length })
