@@ -9,15 +9,12 @@ import { jobQueueStats } from './catalog/job-stats.ts'
  */
 export const registry = new Registry()
 
-/**
- * A labelled counter or histogram kept in plain numbers: the per-request series (request counts and latencies, cache
- * lookups) are recorded on every hot request, where prom-client's own `inc`/`observe` would hash the label set each
- * time. A series is bound once per label set; recording is an add. prom-client reads them at a scrape through
- * {@link PlainMetric.get}, the interface every registered metric implements, and formats them as usual.
- */
+/** One label set's numbers in a {@link PlainMetric}. */
 interface Series {
   count: number
   sum: number
+  /** Upper bounds of the buckets (the metric's own); empty for a counter. */
+  bounds: readonly number[]
   /** Observations per bucket (not cumulative); histograms only. */
   buckets: Float64Array
 }
@@ -28,6 +25,12 @@ interface MetricValue {
   metricName?: string
 }
 
+/**
+ * A labelled counter or histogram kept in plain numbers: the per-request series (request counts and latencies, cache
+ * lookups) are recorded on every hot request, where prom-client's own `inc`/`observe` would hash the label set each
+ * time. A series is bound once per label set; recording is an add. prom-client reads them at a scrape through
+ * {@link PlainMetric.get}, the interface every registered metric implements, and formats them as usual.
+ */
 class PlainMetric {
   readonly aggregator = 'sum'
   readonly #series = new Map<string, { labels: Record<string, string>; series: Series }>()
@@ -46,7 +49,8 @@ class PlainMetric {
     const key = JSON.stringify(labels)
     let entry = this.#series.get(key)
     if (!entry) {
-      entry = { labels, series: { count: 0, sum: 0, buckets: new Float64Array(this.buckets.length) } }
+      const series = { count: 0, sum: 0, bounds: this.buckets, buckets: new Float64Array(this.buckets.length) }
+      entry = { labels, series }
       this.#series.set(key, entry)
     }
     return entry.series
@@ -73,9 +77,10 @@ class PlainMetric {
 }
 
 /** observe records one observation into a histogram series. */
-function observe(series: Series, bounds: readonly number[], value: number): void {
+function observe(series: Series, value: number): void {
   series.count++
   series.sum += value
+  const { bounds } = series
   for (let i = 0; i < bounds.length; i++) {
     if (value <= bounds[i]) {
       series.buckets[i]++
@@ -83,8 +88,6 @@ function observe(series: Series, bounds: readonly number[], value: number): void
     }
   }
 }
-
-const HTTP_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 
 const httpRequests = new PlainMetric(
   'pkgway_http_requests_total',
@@ -96,7 +99,7 @@ const httpDuration = new PlainMetric(
   'pkgway_http_request_duration_seconds',
   'Time to answer an HTTP request, by route pattern, engine and status class',
   'histogram',
-  HTTP_BUCKETS,
+  [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
 )
 
 const rateLimited = new Counter({
@@ -196,7 +199,7 @@ export function recordRequest(s: RequestSample): void {
     requestSeries.set(key, series)
   }
   series.count.count++
-  observe(series.duration, HTTP_BUCKETS, s.seconds)
+  observe(series.duration, s.seconds)
   if (s.status === 429) rateLimited.inc({ route: s.route, engine: s.engine })
   if (s.status === 503) unavailable.inc({ route: s.route, engine: s.engine })
 }

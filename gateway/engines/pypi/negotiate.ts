@@ -67,6 +67,10 @@ function quality(ranges: MediaRange[], rep: Representation): { q: number; exact:
   return best
 }
 
+/** Outcomes by Accept header: a client sends the same one every time, and clients use a handful between them. */
+const negotiated = new Map<string, Representation | null>()
+const MAX_NEGOTIATED = 256
+
 /**
  * negotiate picks the representation the client prefers. No Accept header, or only wildcards, gives HTML;
  * on a tie JSON wins only when the client named it explicitly. Returns null when the client accepts neither
@@ -82,10 +86,6 @@ export function negotiate(accept: string | undefined): Representation | null {
   }
   return rep
 }
-
-/** Outcomes by Accept header: a client sends the same one every time, and clients use a handful between them. */
-const negotiated = new Map<string, Representation | null>()
-const MAX_NEGOTIATED = 256
 
 function negotiateAccept(accept: string): Representation | null {
   const ranges = parseAccept(accept.replace(/(^|,)\s*\*\s*(?=,|;|$)/g, '$1*/*'))
