@@ -125,23 +125,51 @@ function frameworkErrors(err: FastifyError, request: FastifyRequest, reply: Fast
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const
 
+const CHILD_ARGS = Symbol('pkgway.childArgs')
+const CHILD = Symbol('pkgway.child')
+
+interface LazyLogger extends FastifyBaseLogger {
+  [CHILD_ARGS]: [Bindings, ChildLoggerOptions]
+  [CHILD]?: FastifyBaseLogger
+}
+
+/** The prototype of a logger's lazy request loggers, for the level it had when the prototype was made. */
+const lazyPrototypes = new WeakMap<FastifyBaseLogger, { level: string; proto: FastifyBaseLogger }>()
+
+/**
+ * lazyPrototype is the server logger with each enabled level (and `child`) replaced by a method that first creates
+ * the request's real pino child. Made once per logger and level, so a request only allocates its own small object.
+ */
+function lazyPrototype(logger: FastifyBaseLogger): FastifyBaseLogger {
+  const known = lazyPrototypes.get(logger)
+  if (known !== undefined && known.level === logger.level) return known.proto
+  const real = (lazy: LazyLogger): FastifyBaseLogger => {
+    lazy[CHILD] ??= logger.child(...lazy[CHILD_ARGS])
+    return lazy[CHILD]
+  }
+  const proto: FastifyBaseLogger = Object.create(logger)
+  for (const level of LEVELS) {
+    if ((logger as Partial<Logger>).isLevelEnabled?.(level) ?? true) {
+      proto[level] = function (this: LazyLogger, ...args: Parameters<LogFn>) {
+        return real(this)[level](...args)
+      }
+    }
+  }
+  proto.child = function (this: LazyLogger, bindings, options) {
+    return real(this).child(bindings, options)
+  }
+  lazyPrototypes.set(logger, { level: logger.level, proto })
+  return proto
+}
+
 /**
  * lazyRequestLogger is each request's `request.log`: the server's logger that binds the request id only when a
  * message at an enabled level is written. A pino child per request costs more than a warm request's own work,
  * and at the usual levels (a warn-level gateway, an info-level one behind a CDN) most requests log nothing.
  */
 function lazyRequestLogger(logger: FastifyBaseLogger, bindings: Bindings, opts: ChildLoggerOptions) {
-  let child: FastifyBaseLogger | undefined
-  const real = () => {
-    child ??= logger.child(bindings, opts)
-    return child
-  }
-  const lazy: FastifyBaseLogger = Object.create(logger)
-  for (const level of LEVELS) {
-    if ((logger as Partial<Logger>).isLevelEnabled?.(level) ?? true)
-      lazy[level] = (...args: Parameters<LogFn>) => real()[level](...args)
-  }
-  lazy.child = (b, o) => real().child(b, o)
+  const lazy: LazyLogger = Object.create(lazyPrototype(logger))
+  lazy[CHILD_ARGS] = [bindings, opts]
   return lazy
 }
 

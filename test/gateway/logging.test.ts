@@ -133,6 +133,18 @@ describe('request logging at warn level', () => {
         detail: 1,
         reqId: expect.stringMatching(/^[0-9a-f-]{36}$/),
       })
+      // A level changed at run time holds for the next request's logger.
+      app.log.level = 'info'
+      lines.length = 0
+      expect((await app.inject({ url: '/test/warn' })).statusCode).toBe(200)
+      const messages = lines.map((l) => JSON.parse(l)).filter((l) => l.reqId !== undefined)
+      expect(messages.map((l) => l.msg)).toEqual([
+        'incoming request',
+        'not written at warn level',
+        'a warning',
+        'request completed',
+      ])
+      expect(new Set(messages.map((l) => l.reqId)).size).toBe(1)
     } finally {
       await app.close()
       await gw.close()
