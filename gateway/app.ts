@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { createServer } from 'node:http'
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyError,
@@ -20,6 +21,7 @@ import { api } from './api/index.ts'
 import { AuthThrottle } from './auth/throttle.ts'
 import { artifactEvents } from './api/artifact-events.ts'
 import { engines, rootEngines } from './engines/index.ts'
+import { Replay } from './replay.ts'
 import { SCOPE_PREFIXES } from './scopes.ts'
 import type { BlobStore } from './storage/blob-store.ts'
 import { blobRoute } from './storage/blob-route.ts'
@@ -33,6 +35,8 @@ export interface PkgwayOptions {
   signingSecret: string | SigningKeys
   /** Outcome of the blob store check made at start; when absent the gateway checks once when it becomes ready. */
   storageReachable?: boolean
+  /** Replays repeated requests of a connection in front of Fastify (replay.ts); buildApp's server has one. */
+  replay?: Replay
 }
 
 /**
@@ -44,6 +48,7 @@ export const pkgway: FastifyPluginAsync<PkgwayOptions> = async (fastify, opts) =
   fastify.decorate('authThrottle', new AuthThrottle(opts.config.authThrottle))
   await fastify.register(errorHandler)
   await fastify.register(metrics)
+  if (opts.replay) await fastify.register(opts.replay.plugin)
   // JSON and JSON:API bodies; an empty body with a JSON Content-Type (body-less actions) is no body at all.
   const parseJson = fastify.getDefaultJsonParser('error', 'error')
   fastify.removeContentTypeParser('application/json')
@@ -177,7 +182,21 @@ function lazyRequestLogger(logger: FastifyBaseLogger, bindings: Bindings, opts: 
 export async function buildApp(
   opts: PkgwayOptions & { logger?: FastifyServerOptions['logger'] },
 ): Promise<FastifyInstance> {
+  const replay = new Replay()
   const app = Fastify({
+    // Node's HTTP server, as Fastify would make it, with replay in front of Fastify's request handler.
+    serverFactory: (handler, options) => {
+      const server = createServer((req, res) => {
+        if (!replay.serve(req, res)) handler(req, res)
+      })
+      const { keepAliveTimeout, connectionTimeout } = options as {
+        keepAliveTimeout?: number
+        connectionTimeout?: number
+      }
+      server.keepAliveTimeout = keepAliveTimeout ?? 72_000
+      server.setTimeout(connectionTimeout ?? 0)
+      return server
+    },
     logger: opts.logger ?? loggerOptions(opts.config),
     trustProxy: opts.config.trustProxy,
     genReqId: () => randomUUID(),
@@ -191,6 +210,6 @@ export async function buildApp(
   // included. Stalled upload bodies end sooner, per storage.uploadIdleTimeoutMs (storage/blob-route.ts).
   app.server.requestTimeout = opts.config.http.requestTimeoutMs
   app.server.headersTimeout = opts.config.http.headersTimeoutMs
-  await app.register(pkgway, opts)
+  await app.register(pkgway, { ...opts, replay })
   return app
 }

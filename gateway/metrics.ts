@@ -190,6 +190,26 @@ const requestSeries = new Map<string, { count: Series; duration: Series }>()
 
 /** recordRequest counts one answered request and its latency; 429s and 503s are also counted on their own. */
 export function recordRequest(s: RequestSample): void {
+  const series = requestSeriesOf(s)
+  series.count.count++
+  observe(series.duration, s.seconds)
+  if (s.status === 429) rateLimited.inc({ route: s.route, engine: s.engine })
+  if (s.status === 503) unavailable.inc({ route: s.route, engine: s.engine })
+}
+
+/**
+ * requestRecorder binds the series of one label set of successful answers (2xx, 3xx) and returns what counts one
+ * more, for a caller that gives the same answer many times (gateway/replay.ts).
+ */
+export function requestRecorder(s: Omit<RequestSample, 'seconds'>): (seconds: number) => void {
+  const { count, duration } = requestSeriesOf(s)
+  return (seconds) => {
+    count.count++
+    observe(duration, seconds)
+  }
+}
+
+function requestSeriesOf(s: Omit<RequestSample, 'seconds'>): { count: Series; duration: Series } {
   const status_class = statusClass(s.status)
   const key = `${s.method} ${status_class} ${s.engine} ${s.route}`
   let series = requestSeries.get(key)
@@ -198,10 +218,7 @@ export function recordRequest(s: RequestSample): void {
     series = { count: httpRequests.series(labels), duration: httpDuration.series(labels) }
     requestSeries.set(key, series)
   }
-  series.count.count++
-  observe(series.duration, s.seconds)
-  if (s.status === 429) rateLimited.inc({ route: s.route, engine: s.engine })
-  if (s.status === 503) unavailable.inc({ route: s.route, engine: s.engine })
+  return series
 }
 
 /** The hit and miss series of each cache, bound once (lookups are on every hot request). */

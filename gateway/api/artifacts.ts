@@ -248,7 +248,7 @@ export async function artifactRoutes(fastify: FastifyInstance) {
 
   // `/artifacts/<id or filename>` (filenames may contain `/`) and the "vanity" `/artifacts/<uuid>/<filename>`
   // that engines hand to package managers; there the filename must be the artifact's own.
-  fastify.get<{ Params: { '*': string } }>('/artifacts/*', async (request, reply) => {
+  fastify.get<{ Params: { '*': string } }>('/artifacts/*', { config: { replay: true } }, async (request, reply) => {
     const path = request.params['*']
     const slash = path.indexOf('/')
     const head = slash === -1 ? path : path.slice(0, slash)

@@ -3,6 +3,7 @@ import fp from 'fastify-plugin'
 import type { Account } from '../catalog/types.ts'
 import { GatewayError, notFound } from '../errors.ts'
 import type { ReadModel } from '../read-model/read-model.ts'
+import { judgedCredential } from '../replay.ts'
 import { connectionMemo } from './connection-memo.ts'
 import { type Credentials, challengeHeader, challengeScheme, NO_CREDENTIALS, parseCredentials } from './credentials.ts'
 import { ANONYMOUS, type AuthenticatedPrincipal, type Principal } from './principal.ts'
@@ -72,6 +73,7 @@ async function authenticate(fastify: FastifyInstance, opts: AuthenticateOptions)
     request.account = account
     rejectEnvironment(request)
     const { credentials, key } = connectionCredentials(model, request, account)
+    judgedCredential(request, key)
     request.authContext = { credentials, fallback, realm }
     if (credentials.kind === 'basic-password' && request.routeOptions.config?.passwordAuth === true) {
       request.principal = ANONYMOUS

@@ -127,6 +127,28 @@ export async function loadCredentialFacts(
   }
 }
 
+/**
+ * factsChangeAt is the first instant (epoch ms) after `now` at which judging the same facts may give another
+ * answer: a token or a license expires (access, or the releases a license sees, change then). Infinity when no
+ * expiry lies ahead.
+ */
+export function factsChangeAt(facts: CredentialFacts, now: number): number {
+  let at = Number.POSITIVE_INFINITY
+  const consider = (iso: string | null) => {
+    if (iso === null) return
+    const t = Date.parse(iso)
+    if (!Number.isNaN(t) && t >= now && t < at) at = t
+  }
+  if (facts.kind === 'license') consider(facts.license.expiry)
+  if (facts.kind === 'token') {
+    consider(facts.expiry)
+    const { bearer } = facts
+    if (bearer.type === 'license') consider(bearer.license.expiry)
+    if (bearer.type === 'user') for (const l of bearer.licenses) consider(l.expiry)
+  }
+  return at
+}
+
 /** rawToken is the token a credential presents (Basic `<token>:` counts: Keygen's legacy rule), or null. */
 function rawToken(credentials: Credentials): string | null {
   if (credentials.kind === 'token') return credentials.token

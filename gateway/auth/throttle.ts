@@ -57,6 +57,14 @@ export class AuthThrottle {
   }
 
   /**
+   * clean says whether `address` has no failure in the current window at `now`: none of its credentials would be
+   * throttled then (a prefix over its budget only slows addresses that failed themselves).
+   */
+  clean(address: string, now: number): boolean {
+    return now >= this.#quietAfter || this.#current(`addr:${address}`, now) === undefined
+  }
+
+  /**
    * guard resolves credentials from address through resolve, unless the address or the credential's prefix is over
    * its budget (429), and counts a 401 from resolve as a failure of both. A principal resolve finds synchronously
    * is returned synchronously.

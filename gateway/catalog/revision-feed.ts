@@ -51,6 +51,7 @@ export class RevisionFeed {
   #reconnectTimer: NodeJS.Timeout | null = null
   #stopped = true
   #polling: Promise<void> | null = null
+  #generation = 0
 
   constructor(opts: RevisionFeedOptions) {
     this.#opts = opts
@@ -62,6 +63,14 @@ export class RevisionFeed {
     return this.#known.get(accountId)
   }
 
+  /**
+   * Generation counts the changes of any account's known revisions: while it stands, nothing this instance knows
+   * of has been written (gateway/replay.ts relies on it).
+   */
+  get generation(): number {
+    return this.#generation
+  }
+
   /** Observe records revisions seen anywhere (a commit, a notification, a poll, a snapshot load); never goes back. */
   observe(accountId: string, revisions: Revisions): void {
     const known = this.#known.get(accountId)
@@ -70,6 +79,7 @@ export class RevisionFeed {
       ? { content: Math.max(known.content, revisions.content), auth: Math.max(known.auth, revisions.auth) }
       : { ...revisions }
     this.#known.set(accountId, next)
+    this.#generation++
     for (const fn of this.#listeners) fn(accountId, next)
   }
 

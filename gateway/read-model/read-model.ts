@@ -3,7 +3,13 @@ import type { Kysely } from 'kysely'
 import { LRUCache } from 'lru-cache'
 import type { Credentials } from '../auth/credentials.ts'
 import type { Principal } from '../auth/principal.ts'
-import { type CredentialFacts, loadCredentialFacts, principalFromFacts, type ResolveOptions } from '../auth/resolve.ts'
+import {
+  type CredentialFacts,
+  factsChangeAt,
+  loadCredentialFacts,
+  principalFromFacts,
+  type ResolveOptions,
+} from '../auth/resolve.ts'
 import { loadAccountRows, loadManifests } from '../catalog/account-rows.ts'
 import { isCatalogUnavailable } from '../catalog/health.ts'
 import { accountSecret, findAccount, firstAccount, getRevisions } from '../catalog/accounts.ts'
@@ -189,6 +195,20 @@ export class ReadModel {
     return this.#loadCredential(key, account.id, credentials).then((loaded) =>
       principalFromFacts(credentials, loaded.facts, options),
     )
+  }
+
+  /**
+   * judgementHoldsUntil is the instant (epoch ms) until which a credential, judged now, is judged the same (its
+   * next expiry), provided no revision moves; 0 when its facts are not cached (nothing to vouch for).
+   */
+  judgementHoldsUntil(key: string, now: number): number {
+    const hit = this.#credentials.peek(key)
+    return hit === undefined ? 0 : factsChangeAt(hit.facts, now)
+  }
+
+  /** generation changes whenever any account's known revisions do (catalog/revision-feed.ts). */
+  get generation(): number {
+    return this.#feed.generation
   }
 
   /**

@@ -51,12 +51,16 @@ export async function npmEngine(fastify: FastifyInstance) {
   }
 
   fastify.all('/-/*', async (_request, reply) => reply.code(410).send())
-  fastify.get<{ Params: { name: string } }>('/:name', (request, reply) =>
+  fastify.get<{ Params: { name: string } }>('/:name', { config: { replay: true } }, (request, reply) =>
     servePackument(request, reply, request.params.name),
   )
-  fastify.get<{ Params: { scope: string; name: string } }>('/:scope/:name', (request, reply) => {
-    const { scope, name } = request.params
-    if (!scope.startsWith('@')) return reply.callNotFound()
-    return servePackument(request, reply, `${scope}/${name}`)
-  })
+  fastify.get<{ Params: { scope: string; name: string } }>(
+    '/:scope/:name',
+    { config: { replay: true } },
+    (request, reply) => {
+      const { scope, name } = request.params
+      if (!scope.startsWith('@')) return reply.callNotFound()
+      return servePackument(request, reply, `${scope}/${name}`)
+    },
+  )
 }

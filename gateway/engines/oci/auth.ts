@@ -5,6 +5,7 @@ import type { Principal } from '../../auth/principal.ts'
 import type { Account } from '../../catalog/types.ts'
 import { findPackage } from '../../read-model/lookup.ts'
 import type { ReadModel } from '../../read-model/read-model.ts'
+import { judgedCredential } from '../../replay.ts'
 import { authenticationRequired } from './errors.ts'
 import { type RegistryTokens, TOKEN_PREFIX, unsealCredential } from './token.ts'
 
@@ -58,6 +59,7 @@ export async function registryPrincipal(
   const token = registryTokenOf(request)
   if (token === null) {
     const { credentials, key } = connectionCredentials(deps.readModel, request, account)
+    judgedCredential(request, key)
     return deps.readModel.principal(account, credentials, { realm: REGISTRY_REALM, challenge: 'Bearer' }, key)
   }
   const check = deps.tokens.open(token)
@@ -71,6 +73,7 @@ export async function registryPrincipal(
     const sealed = unsealCredential(claims.credential)
     return { credentials: sealed, key: deps.readModel.credentialKey(account.id, sealed) }
   })
+  judgedCredential(request, key, claims.expiresAt * 1000)
   return deps.readModel.principal(account, credentials, { realm: REGISTRY_REALM }, key)
 }
 

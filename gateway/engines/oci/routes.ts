@@ -43,6 +43,7 @@ export async function ociRegistry(fastify: FastifyInstance) {
   fastify.route({
     method: ['GET', 'HEAD'],
     url: '/*',
+    config: { replay: true },
     handler: (request: RegistryRequest, reply) => dispatch(request, reply),
   })
   fastify.route({ method: ['POST', 'PUT', 'PATCH', 'DELETE'], url: '/', handler: refuse })

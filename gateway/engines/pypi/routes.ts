@@ -101,7 +101,8 @@ export async function pypiEngine(fastify: FastifyInstance) {
     return reply.code(200).type('text/plain; charset=utf-8').send(metadata.bytes)
   }
 
-  for (const path of ['/simple', '/simple/']) fastify.get(path, serveIndex)
-  for (const path of ['/simple/:project', '/simple/:project/']) fastify.get(path, serveProject)
-  fastify.get('/files/:artifact/*', serveFile)
+  const replay = { config: { replay: true } }
+  for (const path of ['/simple', '/simple/']) fastify.get(path, replay, serveIndex)
+  for (const path of ['/simple/:project', '/simple/:project/']) fastify.get(path, replay, serveProject)
+  fastify.get('/files/:artifact/*', replay, serveFile)
 }

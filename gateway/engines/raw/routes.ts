@@ -31,7 +31,7 @@ export async function rawEngine(fastify: FastifyInstance) {
   await fastify.register(authenticate, { challenge: 'Bearer', realm: 'keygen' })
   const { readModel, linkBase } = fastify
 
-  fastify.get<{ Params: { '*': string } }>('/*', async (request, reply) => {
+  fastify.get<{ Params: { '*': string } }>('/*', { config: { replay: true } }, async (request, reply) => {
     const path = request.params['*']
     const parsed = parseRawPath(path)
     if (!parsed) throw notFound(`The requested artifact '${path}' was not found`)

@@ -46,10 +46,10 @@ export function legacyRoutes(fastify: FastifyInstance, pages: RubygemsPages): vo
   }
 
   for (const kind of ['specs', 'latest_specs', 'prerelease_specs'] as const) {
-    fastify.get(`/${kind}.4.8.gz`, (request, reply) => serveSpecs(request, reply, kind))
+    fastify.get(`/${kind}.4.8.gz`, { config: { replay: true } }, (request, reply) => serveSpecs(request, reply, kind))
   }
 
-  fastify.get('/quick/Marshal.4.8/:file', async (request: FileRequest, reply) => {
+  fastify.get('/quick/Marshal.4.8/:file', { config: { replay: true } }, async (request: FileRequest, reply) => {
     const { file } = request.params
     if (!file.endsWith('.gemspec.rz')) throw hidden(request, gemNotFound(file))
     const name = file.slice(0, -'.gemspec.rz'.length)
@@ -60,7 +60,7 @@ export function legacyRoutes(fastify: FastifyInstance, pages: RubygemsPages): vo
     return sendRendered(request, reply, page, { maxAge: MAX_AGE, disposition: `attachment; filename="${file}"` })
   })
 
-  fastify.get('/gems/:file', async (request: FileRequest, reply) => {
+  fastify.get('/gems/:file', { config: { replay: true } }, async (request: FileRequest, reply) => {
     const { file } = request.params
     if (!file.endsWith('.gem')) throw hidden(request, gemNotFound(file))
     const { row } = await findGem(request, file)

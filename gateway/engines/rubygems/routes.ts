@@ -16,7 +16,7 @@ function acceptsText(accept: string | undefined): boolean {
   return accept === undefined || accept.trim() === '' || /\*\/\*|text\/(\*|plain)/i.test(accept)
 }
 
-const compact = { config: { compactIndex: true } }
+const compact = { config: { compactIndex: true, replay: true } }
 
 /**
  * The RubyGems engine at `<scope>/engines/rubygems/`: the compact index (`versions`, `info/<gem>`, `names`; ETag =

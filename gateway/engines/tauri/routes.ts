@@ -67,7 +67,7 @@ export async function tauriEngine(fastify: FastifyInstance) {
   const { readModel } = fastify
   const offers = new TauriOffers(fastify.blobs)
 
-  fastify.get<{ Params: { package: string } }>('/:package', async (request, reply) => {
+  fastify.get<{ Params: { package: string } }>('/:package', { config: { replay: true } }, async (request, reply) => {
     requireAcceptable(request.headers.accept)
     reply.header('Cache-Control', NO_STORE)
     const { principal } = request

@@ -1,0 +1,239 @@
+import { Agent, type IncomingHttpHeaders, request as httpRequest } from 'node:http'
+import { Writable } from 'node:stream'
+import type { FastifyInstance } from 'fastify'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { buildApp } from '../../gateway/app.ts'
+import { bootstrap } from '../../gateway/catalog/bootstrap.ts'
+import { metricsText } from '../../gateway/metrics.ts'
+import { REPLAY_MAX_AGE_MS } from '../../gateway/replay.ts'
+import { artifactKey } from '../../gateway/storage/keys.ts'
+import { type GatewayServices, openGatewayServices } from '../gateway/fixture.ts'
+import { generateLicenseKey, seedArtifact, seedLicense, seedPolicy, seedProduct, seedRelease } from '../helpers/seed.ts'
+
+/**
+ * Replay (gateway/replay.ts): a keep-alive connection repeating a request byte for byte gets its previous answer
+ * without Fastify, but only while that answer would not differ. Every request here travels a real connection.
+ */
+
+interface Answer {
+  status: number
+  headers: IncomingHttpHeaders
+  body: string
+  reusedSocket: boolean
+}
+
+const HIT = 'pkgway_cache_lookups_total{cache="replay",result="hit"}'
+const RAW_3XX = 'pkgway_http_requests_total{method="GET",route="/v1/engines/raw/*",engine="raw",status_class="3xx"}'
+
+async function sample(series: string): Promise<number> {
+  const line = (await metricsText()).body.split('\n').find((l) => l.startsWith(`${series} `))
+  return line === undefined ? 0 : Number(line.slice(series.length + 1))
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+describe('replay of repeated requests on a keep-alive connection', () => {
+  let services: GatewayServices
+  let app: FastifyInstance
+  let base: string
+  let adminToken: string
+  let rawPath: string
+  let keyA: string
+  let licenseA: string
+  let keyB: string
+  let policyId: string
+  const lines: string[] = []
+  const agents: Agent[] = []
+
+  /** connection gives a GET function bound to one keep-alive connection of its own. */
+  function connection() {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 })
+    agents.push(agent)
+    return (path: string, headers: Record<string, string> = {}): Promise<Answer> =>
+      new Promise((resolve, reject) => {
+        const u = new URL(base)
+        const req = httpRequest({ host: u.hostname, port: u.port, path, headers, agent }, (res) => {
+          let body = ''
+          res.setEncoding('utf8')
+          res.on('data', (c: string) => {
+            body += c
+          })
+          res.on('end', () =>
+            resolve({ status: res.statusCode!, headers: res.headers, body, reusedSocket: req.reusedSocket }),
+          )
+        })
+        req.on('error', reject)
+        req.end()
+      })
+  }
+
+  const basic = (key: string) => ({ authorization: `Basic ${Buffer.from(`license:${key}`).toString('base64')}` })
+
+  beforeAll(async () => {
+    services = await openGatewayServices({ authThrottle: { maxFailures: 20, windowSeconds: 60 } })
+    const boot = await bootstrap(services.catalog)
+    adminToken = boot.createdToken!
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        lines.push(String(chunk))
+        done()
+      },
+    })
+    app = await buildApp({ ...services, logger: { level: 'silent', stream: sink } })
+    const { db } = services.catalog
+    const product = await seedProduct(db, boot.account, { name: 'App' })
+    const policy = await seedPolicy(db, boot.account, {
+      product,
+      authenticationStrategy: 'LICENSE',
+      expirationStrategy: 'REVOKE_ACCESS',
+    })
+    policyId = policy.id
+    keyA = generateLicenseKey()
+    keyB = generateLicenseKey()
+    licenseA = (await seedLicense(db, boot.account, { policy, key: keyA })).id
+    await seedLicense(db, boot.account, { policy, key: keyB })
+    const release = await seedRelease(db, boot.account, { product, version: '1.0.0', status: 'PUBLISHED' })
+    await seedArtifact(db, boot.account, { release, filename: 'app.tar.gz', status: 'UPLOADED' })
+    await services.blobs.write(artifactKey(boot.account.id, release.id, 'app.tar.gz'), Buffer.from('app'))
+    base = (await app.listen({ host: '127.0.0.1', port: 0 })).replace('localhost', '127.0.0.1')
+    rawPath = `/v1/engines/raw/${product.id}/1.0.0/app.tar.gz`
+  })
+  afterAll(async () => {
+    for (const agent of agents) agent.destroy()
+    await app?.close()
+    await services?.close()
+  })
+
+  it('answers a repeated request as before, with a request id of its own, counted like any other', async () => {
+    const get = connection()
+    const first = await get(rawPath, basic(keyA))
+    const hits = await sample(HIT)
+    const counted = await sample(RAW_3XX)
+    const second = await get(rawPath, basic(keyA))
+    expect(second.reusedSocket).toBe(true)
+    expect(await sample(HIT)).toBe(hits + 1)
+    expect(await sample(RAW_3XX)).toBe(counted + 1)
+    expect(first.status).toBe(303)
+    expect(second.status).toBe(303)
+    const { 'x-request-id': firstId, date: _d1, ...firstHeaders } = first.headers
+    const { 'x-request-id': secondId, date: _d2, ...secondHeaders } = second.headers
+    expect(secondHeaders).toEqual(firstHeaders)
+    expect(second.headers.location).toMatch(/^\/v1\/accounts\/[0-9a-f-]{36}\/artifacts\/[0-9a-f-]{36}\/app\.tar\.gz$/)
+    expect(secondId).toMatch(/^[0-9a-f-]{36}$/)
+    expect(secondId).not.toBe(firstId)
+    expect(second.body).toBe(first.body)
+  })
+
+  it('ends at the next write: a suspension is seen by the very next request', async () => {
+    const get = connection()
+    expect((await get(rawPath, basic(keyA))).status).toBe(303)
+    const hits = await sample(HIT)
+    expect((await get(rawPath, basic(keyA))).status).toBe(303)
+    expect(await sample(HIT)).toBe(hits + 1)
+    const suspend = await app.inject({
+      method: 'POST',
+      url: `/v1/licenses/${licenseA}/actions/suspend`,
+      headers: { authorization: `Bearer ${adminToken}` },
+    })
+    expect(suspend.statusCode).toBe(200)
+    const suspended = await get(rawPath, basic(keyA))
+    expect(suspended.reusedSocket).toBe(true)
+    expect(suspended.status).toBe(403)
+    expect(JSON.parse(suspended.body).errors[0].code).toBe('LICENSE_SUSPENDED')
+    const reinstate = await app.inject({
+      method: 'POST',
+      url: `/v1/licenses/${licenseA}/actions/reinstate`,
+      headers: { authorization: `Bearer ${adminToken}` },
+    })
+    expect(reinstate.statusCode).toBe(200)
+    expect((await get(rawPath, basic(keyA))).status).toBe(303)
+  })
+
+  it('ends when the credential expires, though nothing is written', async () => {
+    // Longer than the replay age, so that an answer remembered after the first age ran out would outlive the
+    // license if its expiry were not a limit of its own.
+    const expiresAt = Date.now() + REPLAY_MAX_AGE_MS + 600
+    const key = generateLicenseKey()
+    const created = await app.inject({
+      method: 'POST',
+      url: '/v1/licenses',
+      headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/vnd.api+json' },
+      payload: {
+        data: {
+          type: 'licenses',
+          attributes: { key, expiry: new Date(expiresAt).toISOString() },
+          relationships: { policy: { data: { type: 'policies', id: policyId } } },
+        },
+      },
+    })
+    expect(created.statusCode).toBe(201)
+    const get = connection()
+    const before: number[] = []
+    const after: { status: number; code: string }[] = []
+    const hits = await sample(HIT)
+    while (Date.now() < expiresAt + 300) {
+      const sentAt = Date.now()
+      const answer = await get(rawPath, basic(key))
+      if (Date.now() < expiresAt) before.push(answer.status)
+      else if (sentAt > expiresAt)
+        after.push({ status: answer.status, code: JSON.parse(answer.body).errors?.[0]?.code })
+      await sleep(20)
+    }
+    expect(await sample(HIT)).toBeGreaterThan(hits)
+    expect(before.length).toBeGreaterThan(10)
+    expect(new Set(before)).toEqual(new Set([303]))
+    expect(after.length).toBeGreaterThan(3)
+    expect(after.every((a) => a.status === 403 && a.code === 'LICENSE_EXPIRED')).toBe(true)
+  })
+
+  it('is off while requests are logged, so every request writes its line', async () => {
+    const get = connection()
+    app.log.level = 'info'
+    try {
+      const hits = await sample(HIT)
+      const logged = lines.length
+      for (let i = 0; i < 3; i++) expect((await get(rawPath, basic(keyB))).status).toBe(303)
+      expect(await sample(HIT)).toBe(hits)
+      const completed = lines.slice(logged).filter((l) => JSON.parse(l).msg === 'request completed')
+      expect(completed).toHaveLength(3)
+    } finally {
+      app.log.level = 'silent'
+    }
+  })
+
+  it('never answers one request with what another header got', async () => {
+    const get = connection()
+    const plan: [Record<string, string>, number][] = [
+      [basic(keyA), 303],
+      [{}, 404],
+      [basic(keyA), 303],
+      [{ ...basic(keyA), 'keygen-environment': 'test' }, 400],
+      [{}, 404],
+      [basic(keyA), 303],
+      [{ ...basic(keyA), 'x-other': '1' }, 303],
+      [{}, 404],
+      [basic(keyA), 303],
+    ]
+    const hits = await sample(HIT)
+    const statuses: number[] = []
+    for (const [headers] of plan) statuses.push((await get(rawPath, headers)).status)
+    expect(statuses).toEqual(plan.map(([, status]) => status))
+    // The three repeats of the plain 303 are replayed; 4xx answers are never remembered.
+    expect(await sample(HIT)).toBe(hits + 3)
+  })
+
+  // Failed authentications from here on: replay stays off for this address until the throttle's window ends.
+  it('is off while an address is throttled: its valid credentials get 429 too', async () => {
+    const get = connection()
+    expect((await get(rawPath, basic(keyB))).status).toBe(303)
+    expect((await get(rawPath, basic(keyB))).status).toBe(303)
+    const guess = connection()
+    let status = 0
+    for (let i = 0; i < 25 && status !== 429; i++) status = (await guess(rawPath, basic(`WRONG-${i}`))).status
+    expect(status).toBe(429)
+    const throttled = await get(rawPath, basic(keyB))
+    expect(throttled.reusedSocket).toBe(true)
+    expect(throttled.status).toBe(429)
+    expect(throttled.headers['retry-after']).toMatch(/^\d+$/)
+  })
+})
