@@ -16,8 +16,8 @@ import type { ReadModel } from './read-model/read-model.ts'
  * - the credential it was judged for has not reached its next expiry (a license or token expiring changes access
  *   and visibility), nor a registry token its own;
  * - it is at most {@link REPLAY_MAX_AGE_MS} old (signed URLs in redirects are then still well within their life);
- * - the client's address has no failed authentication in the throttle's window, the gateway is not closing, and request logging
- *   (info) is off, since a replayed request runs none of Fastify's hooks and logs nothing.
+ * - the client's address has no failed authentication in the throttle's window, the gateway is not closing, and
+ *   request logging (info) is off, since a replayed request runs none of Fastify's hooks and logs nothing.
  * Only routes that opt in (`config: { replay: true }`) are remembered: GETs whose answer is a function of the
  * request, the catalog's content and credentials and the clock, and nothing else (engine metadata, download
  * redirects). Only their 200, 204, 206, 303, 304 and 307 answers, with a body of at most {@link MAX_BODY_BYTES},
