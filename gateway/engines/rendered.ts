@@ -60,11 +60,13 @@ export function sendRendered(
 ): FastifyReply {
   reply.header('Vary', 'Authorization')
   reply.header('ETag', page.etag)
-  reply.header('Repr-Digest', page.reprDigest)
   const revalidate = opts.maxAge === 0 ? ', must-revalidate' : ''
   reply.header('Cache-Control', `${page.isPublic ? 'public' : 'private'}, max-age=${opts.maxAge}${revalidate}`)
-  if (opts.disposition) reply.header('Content-Disposition', opts.disposition)
+  // A 304 carries the validators and caching fields only (RFC 9110 §15.4.5): the body's digest and disposition
+  // describe bytes it does not send.
   if (etagMatches(request.headers['if-none-match'], page.etag)) return reply.code(304).send()
+  reply.header('Repr-Digest', page.reprDigest)
+  if (opts.disposition) reply.header('Content-Disposition', opts.disposition)
   reply.type(page.contentType)
   if (!opts.ranges) return reply.code(200).send(page.body)
   reply.header('Accept-Ranges', 'bytes')

@@ -197,6 +197,11 @@ describe('RubyGems engine', () => {
     )
     expect(res.statusCode).toBe(304)
     expect(res.body).toBe('')
+    // The validators and caching fields of the 200, not the digest of bytes a 304 does not send.
+    expect(res.headers.etag).toBe(full.headers.etag)
+    expect(res.headers['cache-control']).toBe(full.headers['cache-control'])
+    expect(res.headers.vary).toBe('Authorization')
+    expect(res.headers['repr-digest']).toBeUndefined()
   })
 
   it('answers HEAD and GET on the root and on versions (the probes of gem and RubyGems ≥ 3.5.19)', async () => {
