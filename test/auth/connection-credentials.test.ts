@@ -1,20 +1,11 @@
-import { Agent, request as httpRequest } from 'node:http'
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildApp } from '../../gateway/app.ts'
 import { bootstrap } from '../../gateway/catalog/bootstrap.ts'
 import type { AccountRow } from '../../gateway/catalog/types.ts'
-import { artifactKey } from '../../gateway/storage/keys.ts'
 import { type GatewayServices, openGatewayServices } from '../gateway/fixture.ts'
-import {
-  generateLicenseKey,
-  seedAccount,
-  seedArtifact,
-  seedLicense,
-  seedPolicy,
-  seedProduct,
-  seedRelease,
-} from '../helpers/seed.ts'
+import { type Answer, basicLicense as basic, keepAliveConnection, seedLicensedDownload } from '../helpers/keep-alive.ts'
+import { generateLicenseKey, seedAccount } from '../helpers/seed.ts'
 
 /**
  * The auth hook remembers, per connection, the credentials (parsed, with their HMAC) of the last Authorization
@@ -22,12 +13,6 @@ import {
  * connection, and check that what is remembered never stands in for another header, another account, or a newer
  * judgement of the same credential.
  */
-
-interface Answer {
-  status: number
-  body: string
-  reusedSocket: boolean
-}
 
 describe('credentials remembered on a keep-alive connection', () => {
   let services: GatewayServices
@@ -39,48 +24,25 @@ describe('credentials remembered on a keep-alive connection', () => {
   let keyA: string
   let licenseA: string
   let keyB: string
-  const agent = new Agent({ keepAlive: true, maxSockets: 1 })
-
-  /** get sends a GET on the single keep-alive connection of `agent`. */
-  function get(path: string, headers: Record<string, string>, method = 'GET'): Promise<Answer> {
-    return new Promise((resolve, reject) => {
-      const u = new URL(base)
-      const req = httpRequest({ host: u.hostname, port: u.port, path, method, headers, agent }, (res) => {
-        let body = ''
-        res.setEncoding('utf8')
-        res.on('data', (c: string) => {
-          body += c
-        })
-        res.on('end', () => resolve({ status: res.statusCode!, body, reusedSocket: req.reusedSocket }))
-      })
-      req.on('error', reject)
-      req.end()
-    })
-  }
-
-  const basic = (key: string) => ({ authorization: `Basic ${Buffer.from(`license:${key}`).toString('base64')}` })
+  let connection: ReturnType<typeof keepAliveConnection>
+  const get = (path: string, headers: Record<string, string>) => connection.send(path, headers)
 
   beforeAll(async () => {
     services = await openGatewayServices()
     const boot = await bootstrap(services.catalog)
     adminToken = boot.createdToken!
     app = await buildApp({ ...services })
-    const { db } = services.catalog
-    const product = await seedProduct(db, boot.account, { name: 'App' })
-    const policy = await seedPolicy(db, boot.account, { product, authenticationStrategy: 'LICENSE' })
     keyA = generateLicenseKey()
     keyB = generateLicenseKey()
-    licenseA = (await seedLicense(db, boot.account, { policy, key: keyA })).id
-    await seedLicense(db, boot.account, { policy, key: keyB })
-    const release = await seedRelease(db, boot.account, { product, version: '1.0.0', status: 'PUBLISHED' })
-    await seedArtifact(db, boot.account, { release, filename: 'app.tar.gz', status: 'UPLOADED' })
-    await services.blobs.write(artifactKey(boot.account.id, release.id, 'app.tar.gz'), Buffer.from('app'))
-    other = await seedAccount(db)
+    const seeded = await seedLicensedDownload(services, boot.account, [keyA, keyB])
+    licenseA = seeded.licenses[0]
+    rawPath = seeded.rawPath
+    other = await seedAccount(services.catalog.db)
     base = (await app.listen({ host: '127.0.0.1', port: 0 })).replace('localhost', '127.0.0.1')
-    rawPath = `/v1/engines/raw/${product.id}/1.0.0/app.tar.gz`
+    connection = keepAliveConnection(base)
   })
   afterAll(async () => {
-    agent.destroy()
+    connection?.close()
     await app?.close()
     await services?.close()
   })

@@ -1,4 +1,3 @@
-import { Agent, type IncomingHttpHeaders, request as httpRequest } from 'node:http'
 import { Writable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -6,21 +5,14 @@ import { buildApp } from '../../gateway/app.ts'
 import { bootstrap } from '../../gateway/catalog/bootstrap.ts'
 import { metricsText } from '../../gateway/metrics.ts'
 import { REPLAY_MAX_AGE_MS } from '../../gateway/replay.ts'
-import { artifactKey } from '../../gateway/storage/keys.ts'
 import { type GatewayServices, openGatewayServices } from '../gateway/fixture.ts'
-import { generateLicenseKey, seedArtifact, seedLicense, seedPolicy, seedProduct, seedRelease } from '../helpers/seed.ts'
+import { basicLicense as basic, keepAliveConnection, seedLicensedDownload } from '../helpers/keep-alive.ts'
+import { generateLicenseKey } from '../helpers/seed.ts'
 
 /**
  * Replay (gateway/replay.ts): a keep-alive connection repeating a request byte for byte gets its previous answer
  * without Fastify, but only while that answer would not differ. Every request here travels a real connection.
  */
-
-interface Answer {
-  status: number
-  headers: IncomingHttpHeaders
-  body: string
-  reusedSocket: boolean
-}
 
 const HIT = 'pkgway_cache_lookups_total{cache="replay",result="hit"}'
 const RAW_3XX = 'pkgway_http_requests_total{method="GET",route="/v1/engines/raw/*",engine="raw",status_class="3xx"}'
@@ -43,31 +35,14 @@ describe('replay of repeated requests on a keep-alive connection', () => {
   let keyB: string
   let policyId: string
   const lines: string[] = []
-  const agents: Agent[] = []
+  const connections: ReturnType<typeof keepAliveConnection>[] = []
 
   /** connection gives a GET function bound to one keep-alive connection of its own. */
   function connection() {
-    const agent = new Agent({ keepAlive: true, maxSockets: 1 })
-    agents.push(agent)
-    return (path: string, headers: Record<string, string> = {}): Promise<Answer> =>
-      new Promise((resolve, reject) => {
-        const u = new URL(base)
-        const req = httpRequest({ host: u.hostname, port: u.port, path, headers, agent }, (res) => {
-          let body = ''
-          res.setEncoding('utf8')
-          res.on('data', (c: string) => {
-            body += c
-          })
-          res.on('end', () =>
-            resolve({ status: res.statusCode!, headers: res.headers, body, reusedSocket: req.reusedSocket }),
-          )
-        })
-        req.on('error', reject)
-        req.end()
-      })
+    const opened = keepAliveConnection(base)
+    connections.push(opened)
+    return (path: string, headers: Record<string, string> = {}) => opened.send(path, headers)
   }
-
-  const basic = (key: string) => ({ authorization: `Basic ${Buffer.from(`license:${key}`).toString('base64')}` })
 
   beforeAll(async () => {
     services = await openGatewayServices({ authThrottle: { maxFailures: 20, windowSeconds: 60 } })
@@ -80,26 +55,16 @@ describe('replay of repeated requests on a keep-alive connection', () => {
       },
     })
     app = await buildApp({ ...services, logger: { level: 'silent', stream: sink } })
-    const { db } = services.catalog
-    const product = await seedProduct(db, boot.account, { name: 'App' })
-    const policy = await seedPolicy(db, boot.account, {
-      product,
-      authenticationStrategy: 'LICENSE',
-      expirationStrategy: 'REVOKE_ACCESS',
-    })
-    policyId = policy.id
     keyA = generateLicenseKey()
     keyB = generateLicenseKey()
-    licenseA = (await seedLicense(db, boot.account, { policy, key: keyA })).id
-    await seedLicense(db, boot.account, { policy, key: keyB })
-    const release = await seedRelease(db, boot.account, { product, version: '1.0.0', status: 'PUBLISHED' })
-    await seedArtifact(db, boot.account, { release, filename: 'app.tar.gz', status: 'UPLOADED' })
-    await services.blobs.write(artifactKey(boot.account.id, release.id, 'app.tar.gz'), Buffer.from('app'))
+    const seeded = await seedLicensedDownload(services, boot.account, [keyA, keyB], 'REVOKE_ACCESS')
+    policyId = seeded.policy.id
+    licenseA = seeded.licenses[0]
+    rawPath = seeded.rawPath
     base = (await app.listen({ host: '127.0.0.1', port: 0 })).replace('localhost', '127.0.0.1')
-    rawPath = `/v1/engines/raw/${product.id}/1.0.0/app.tar.gz`
   })
   afterAll(async () => {
-    for (const agent of agents) agent.destroy()
+    for (const opened of connections) opened.close()
     await app?.close()
     await services?.close()
   })
