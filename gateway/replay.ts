@@ -185,7 +185,7 @@ export class Replay {
     const raw = request.raw as StampedRequest
     const stamp = raw[STAMP]
     if (deps === null || stamp === undefined || !stamp.judged || stamp.body === UNREPLAYABLE) return
-    if (request.method !== 'GET' || !REPLAYABLE_STATUS.has(reply.statusCode)) return
+    if (!REPLAYABLE_STATUS.has(reply.statusCode)) return
     if (raw.headers['content-length'] !== undefined || raw.headers['transfer-encoding'] !== undefined) return
     if (logsRequests(deps.log)) return
     const headers: Entry['headers'] = []

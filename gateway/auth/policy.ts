@@ -103,6 +103,20 @@ export function licenseExpired(l: Pick<LicenseContext, 'expiry'>, now: number = 
   return l.expiry !== null && instant(l.expiry) < now
 }
 
+/**
+ * nextExpiry is the first of the expiries (ISO 8601, or null for none) that has not passed at `now`, in epoch ms;
+ * Infinity when none lies ahead. Until then, every expiry rule judges as it does at `now`.
+ */
+export function nextExpiry(expiries: Iterable<string | null>, now: number): number {
+  let at = Number.POSITIVE_INFINITY
+  for (const iso of expiries) {
+    if (iso === null) continue
+    const t = instant(iso)
+    if (t >= now && t < at) at = t
+  }
+  return at
+}
+
 /** REVOKE_ACCESS cuts everything once expired. */
 const revokes = (l: LicenseContext) => l.expirationStrategy === 'REVOKE_ACCESS'
 

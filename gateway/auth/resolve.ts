@@ -17,6 +17,7 @@ import {
   type LicenseContext,
   type Principal,
 } from './principal.ts'
+import { nextExpiry } from './policy.ts'
 import { hashPassword, verifyPassword } from './passwords.ts'
 import { digestToken } from './tokens.ts'
 
@@ -133,20 +134,11 @@ export async function loadCredentialFacts(
  * expiry lies ahead.
  */
 export function factsChangeAt(facts: CredentialFacts, now: number): number {
-  let at = Number.POSITIVE_INFINITY
-  const consider = (iso: string | null) => {
-    if (iso === null) return
-    const t = Date.parse(iso)
-    if (!Number.isNaN(t) && t >= now && t < at) at = t
-  }
-  if (facts.kind === 'license') consider(facts.license.expiry)
-  if (facts.kind === 'token') {
-    consider(facts.expiry)
-    const { bearer } = facts
-    if (bearer.type === 'license') consider(bearer.license.expiry)
-    if (bearer.type === 'user') for (const l of bearer.licenses) consider(l.expiry)
-  }
-  return at
+  if (facts.kind === 'license') return nextExpiry([facts.license.expiry], now)
+  if (facts.kind === 'unknown') return Number.POSITIVE_INFINITY
+  const { bearer } = facts
+  const licenses = bearer.type === 'license' ? [bearer.license] : bearer.type === 'user' ? bearer.licenses : []
+  return nextExpiry([facts.expiry, ...licenses.map((l) => l.expiry)], now)
 }
 
 /** rawToken is the token a credential presents (Basic `<token>:` counts: Keygen's legacy rule), or null. */

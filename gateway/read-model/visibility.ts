@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { licenseExpired, packageScopeOf, releaseScopeOf } from '../auth/policy.ts'
+import { nextExpiry, packageScopeOf, releaseScopeOf } from '../auth/policy.ts'
 import type { LicenseContext, Principal } from '../auth/principal.ts'
 
 /** Class names memoized per license set (the cached facts' own objects), with the instant they stop holding. */
@@ -27,7 +27,12 @@ export function visibilityClass(p: Principal, now: number = Date.now()): string 
       const hit = classes.get(memoKey)
       if (hit && now < hit.until) return hit.name
       const name = `${p.kind}:${scopeDigest(p, now)}`
-      classes.set(memoKey, { name, until: nextChange(licenses, now) })
+      // The class holds until a license expires: its scope may change right after.
+      const expiry = nextExpiry(
+        licenses.map((l) => l.expiry),
+        now,
+      )
+      classes.set(memoKey, { name, until: expiry + 1 })
       return name
     }
   }
@@ -43,15 +48,4 @@ function scopeDigest(p: Principal, now: number): string {
     .update(JSON.stringify([canonical, products]))
     .digest('hex')
     .slice(0, 32)
-}
-
-/** nextChange is the first instant after now at which a license expires (its scope may change then). */
-function nextChange(licenses: readonly LicenseContext[], now: number): number {
-  let until = Number.POSITIVE_INFINITY
-  for (const l of licenses) {
-    if (l.expiry === null || licenseExpired(l, now)) continue
-    const t = Date.parse(l.expiry)
-    if (!Number.isNaN(t) && t < until) until = t + 1
-  }
-  return until
 }
