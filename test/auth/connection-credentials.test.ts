@@ -4,7 +4,13 @@ import { buildApp } from '../../gateway/app.ts'
 import { bootstrap } from '../../gateway/catalog/bootstrap.ts'
 import type { AccountRow } from '../../gateway/catalog/types.ts'
 import { type GatewayServices, openGatewayServices } from '../gateway/fixture.ts'
-import { type Answer, basicLicense as basic, keepAliveConnection, seedLicensedDownload } from '../helpers/keep-alive.ts'
+import {
+  type Answer,
+  basicLicense as basic,
+  keepAliveConnection,
+  licenseAction,
+  seedLicensedDownload,
+} from '../helpers/keep-alive.ts'
 import { generateLicenseKey, seedAccount } from '../helpers/seed.ts'
 
 /**
@@ -67,12 +73,7 @@ describe('credentials remembered on a keep-alive connection', () => {
     expect(await step(basic(keyA))).toBe(303)
 
     // A suspension reaches the very next request with the header this connection has sent all along.
-    const suspend = await app.inject({
-      method: 'POST',
-      url: `/v1/licenses/${licenseA}/actions/suspend`,
-      headers: { authorization: `Bearer ${adminToken}` },
-    })
-    expect(suspend.statusCode).toBe(200)
+    expect(await licenseAction(app, adminToken, licenseA, 'suspend')).toBe(200)
     const suspended = await get(rawPath, basic(keyA))
     answers.push(suspended)
     expect(suspended.status).toBe(403)

@@ -6,7 +6,12 @@ import { bootstrap } from '../../gateway/catalog/bootstrap.ts'
 import { metricsText } from '../../gateway/metrics.ts'
 import { REPLAY_MAX_AGE_MS } from '../../gateway/replay.ts'
 import { type GatewayServices, openGatewayServices } from '../gateway/fixture.ts'
-import { basicLicense as basic, keepAliveConnection, seedLicensedDownload } from '../helpers/keep-alive.ts'
+import {
+  basicLicense as basic,
+  keepAliveConnection,
+  licenseAction,
+  seedLicensedDownload,
+} from '../helpers/keep-alive.ts'
 import { generateLicenseKey } from '../helpers/seed.ts'
 
 /**
@@ -95,22 +100,12 @@ describe('replay of repeated requests on a keep-alive connection', () => {
     const hits = await sample(HIT)
     expect((await get(rawPath, basic(keyA))).status).toBe(303)
     expect(await sample(HIT)).toBe(hits + 1)
-    const suspend = await app.inject({
-      method: 'POST',
-      url: `/v1/licenses/${licenseA}/actions/suspend`,
-      headers: { authorization: `Bearer ${adminToken}` },
-    })
-    expect(suspend.statusCode).toBe(200)
+    expect(await licenseAction(app, adminToken, licenseA, 'suspend')).toBe(200)
     const suspended = await get(rawPath, basic(keyA))
     expect(suspended.reusedSocket).toBe(true)
     expect(suspended.status).toBe(403)
     expect(JSON.parse(suspended.body).errors[0].code).toBe('LICENSE_SUSPENDED')
-    const reinstate = await app.inject({
-      method: 'POST',
-      url: `/v1/licenses/${licenseA}/actions/reinstate`,
-      headers: { authorization: `Bearer ${adminToken}` },
-    })
-    expect(reinstate.statusCode).toBe(200)
+    expect(await licenseAction(app, adminToken, licenseA, 'reinstate')).toBe(200)
     expect((await get(rawPath, basic(keyA))).status).toBe(303)
   })
 

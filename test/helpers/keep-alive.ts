@@ -1,4 +1,5 @@
 import { Agent, type IncomingHttpHeaders, request as httpRequest } from 'node:http'
+import type { FastifyInstance } from 'fastify'
 import type { AccountRow, ExpirationStrategy } from '../../gateway/catalog/types.ts'
 import { artifactKey } from '../../gateway/storage/keys.ts'
 import type { GatewayServices } from '../gateway/fixture.ts'
@@ -63,4 +64,19 @@ export async function seedLicensedDownload(
   await seedArtifact(db, account, { release, filename: 'app.tar.gz', status: 'UPLOADED' })
   await services.blobs.write(artifactKey(account.id, release.id, 'app.tar.gz'), Buffer.from('app'))
   return { product, policy, licenses, rawPath: `/v1/engines/raw/${product.id}/1.0.0/app.tar.gz` }
+}
+
+/** licenseAction runs a license action (`suspend`, `reinstate`, …) through the API as admin; its status. */
+export async function licenseAction(
+  app: FastifyInstance,
+  adminToken: string,
+  licenseId: string,
+  action: 'suspend' | 'reinstate',
+): Promise<number> {
+  const res = await app.inject({
+    method: 'POST',
+    url: `/v1/licenses/${licenseId}/actions/${action}`,
+    headers: { authorization: `Bearer ${adminToken}` },
+  })
+  return res.statusCode
 }
