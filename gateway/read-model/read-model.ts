@@ -138,6 +138,12 @@ export class ReadModel {
           const snapshot = new AccountSnapshot(accountId, rows)
           const wanted = this.#feed.get(accountId)?.content ?? 0
           if (snapshot.revision >= wanted || attempt >= 2) {
+            const previous = this.#snapshots.peek(accountId)
+            if (previous !== undefined && previous.revision < snapshot.revision) {
+              snapshot.succeed(previous, () => {
+                if (this.#snapshots.peek(accountId) === snapshot) this.#snapshots.set(accountId, previous)
+              })
+            }
             this.#snapshots.set(accountId, snapshot)
             return snapshot
           }

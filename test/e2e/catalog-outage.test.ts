@@ -145,15 +145,26 @@ describe('pkgway serve while its PostgreSQL catalog stops for 10 s', () => {
     warm = { pypi: pypi.body, raw: raw.headers!.get('location') }
 
     let loading = true
+    // The last write before the outage commits just before the catalog stops, so the gateway knows of a revision
+    // it cannot read: the warm pages must still be served from what it read before (stale if error).
+    let writesPaused = false
+    let round: Promise<unknown> = Promise.resolve()
     const load = (async () => {
-      for (let round = 0; loading && round < 400; round++) {
-        await Promise.all(Object.keys(probes).map((name) => send(url, name)))
+      for (let n = 0; loading && n < 400; n++) {
+        const names = Object.keys(probes).filter((name) => !(writesPaused && name === 'write'))
+        round = Promise.all(names.map((name) => send(url, name)))
+        await round
         await sleep(250)
       }
     })()
     await sleep(2_000)
+    writesPaused = true
+    await round
+    const lastWrite = await send(url, 'write')
+    expect(lastWrite.status, lastWrite.body).toBe(201)
     await pg.stop()
     phase = 'outage'
+    writesPaused = false
     await sleep(OUTAGE_MS)
     phase = 'recovering'
     const restartedAt = Date.now()

@@ -16,70 +16,89 @@ import { BlobStoreError } from '../../gateway/storage/blob-store.ts'
 import { createBlobStore } from '../../gateway/storage/index.ts'
 import { createTestGateway, type TestGateway } from '../helpers/app.ts'
 import { type S3Server, s3Credentials, startS3rver } from '../helpers/s3rver.ts'
-import { seedProduct, seedRelease } from '../helpers/seed.ts'
+import { seedArtifact, seedPackage, seedProduct, seedRelease } from '../helpers/seed.ts'
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.ts'
 
 const ADMIN = `admin-${'o'.repeat(40)}v3`
 const PASSWORD = 'pw-never-in-logs'
 
+interface ProxiedGateway {
+  proxy: TcpProxy
+  catalog: Catalog
+  app: FastifyInstance
+  account: { id: string }
+  close(): Promise<void>
+}
+
 /**
- * A gateway whose PostgreSQL catalog sits behind a TCP proxy, so the test can make it refuse connections, hang,
- * and come back, and see what every kind of client gets meanwhile.
+ * gatewayBehindProxy starts a gateway whose PostgreSQL catalog (a schema of its own) sits behind a TCP proxy, so
+ * a test can make it refuse connections, hang, and come back; the gateway's log lines go to lines.
  */
+async function gatewayBehindProxy(lines: Record<string, unknown>[]): Promise<ProxiedGateway> {
+  const proxy = await startTcpProxy({ host: '127.0.0.1', port: 5432 })
+  const dir = await mkdtemp(join(tmpdir(), 'pkgway-outage-'))
+  const schema = `t_${randomBytes(6).toString('hex')}`
+  const databaseUrl = `postgres://postgres:${PASSWORD}@${proxy.address}/test?schema=${schema}`
+  const config = loadConfig({
+    env: {},
+    overrides: { databaseUrl, dataDir: dir, signingSecret: 's'.repeat(40), workers: { inProcess: false } },
+  })
+  const catalog = await openCatalog(databaseUrl)
+  await catalog.migrate()
+  const { account } = await bootstrap(catalog, ADMIN)
+  const stream = new Writable({
+    write(chunk, _encoding, callback) {
+      for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line))
+      callback()
+    },
+  })
+  const blobs = await createBlobStore(config, config.signingSecret!)
+  const app = await buildApp({
+    config,
+    catalog,
+    blobs,
+    signingSecret: config.signingSecret!,
+    logger: { ...(loggerOptions(config) as object), stream },
+  })
+  await app.ready()
+  return {
+    proxy,
+    catalog,
+    app,
+    account,
+    async close() {
+      await proxy.setMode('up')
+      await app.close()
+      await sql.raw(`drop schema if exists ${schema} cascade`).execute(catalog.db)
+      await catalog.close()
+      await proxy.close()
+      await rm(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+/** A gateway whose catalog is taken away, and what every kind of client gets meanwhile. */
 describe('catalog outages', () => {
   let proxy: TcpProxy
-  let catalog: Catalog
   let app: FastifyInstance
-  let dir: string
-  const schema = `t_${randomBytes(6).toString('hex')}`
+  let gateway: ProxiedGateway | undefined
   const lines: Record<string, unknown>[] = []
 
   beforeAll(async () => {
-    proxy = await startTcpProxy({ host: '127.0.0.1', port: 5432 })
-    dir = await mkdtemp(join(tmpdir(), 'pkgway-outage-'))
-    const databaseUrl = `postgres://postgres:${PASSWORD}@${proxy.address}/test?schema=${schema}`
-    const config = loadConfig({
-      env: {},
-      overrides: { databaseUrl, dataDir: dir, signingSecret: 's'.repeat(40), workers: { inProcess: false } },
-    })
-    catalog = await openCatalog(databaseUrl)
-    await catalog.migrate()
-    await bootstrap(catalog, ADMIN)
-    const stream = new Writable({
-      write(chunk, _encoding, callback) {
-        for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line))
-        callback()
-      },
-    })
-    const blobs = await createBlobStore(config, config.signingSecret!)
-    app = await buildApp({
-      config,
-      catalog,
-      blobs,
-      signingSecret: config.signingSecret!,
-      logger: { ...(loggerOptions(config) as object), stream },
-    })
-    await app.ready()
+    gateway = await gatewayBehindProxy(lines)
+    ;({ proxy, app } = gateway)
   })
-
   afterAll(async () => {
-    await proxy?.setMode('up')
-    await app?.close()
-    if (catalog) {
-      await sql.raw(`drop schema if exists ${schema} cascade`).execute(catalog.db)
-      await catalog.close()
-    }
-    await proxy?.close()
-    await rm(dir, { recursive: true, force: true })
+    await gateway?.close()
   })
 
   const admin = { authorization: `Bearer ${ADMIN}` }
+  const get = (url: string, headers: Record<string, string> = {}) => app.inject({ method: 'GET', url, headers })
   /** Credentials this instance has never resolved, so resolving them needs the catalog. */
   const unseen = (tag: string) => ({ authorization: `Bearer admin-${tag.repeat(64)}v3` })
   const unseenKey = (tag: string) => ({
     authorization: `Basic ${Buffer.from(`license:UNSEEN-${tag.repeat(16)}`).toString('base64')}`,
   })
-  const get = (url: string, headers: Record<string, string> = {}) => app.inject({ method: 'GET', url, headers })
   const expectJsonApi503 = (res: LightMyRequestResponse) => {
     expect(res.statusCode).toBe(503)
     expect(res.headers['retry-after']).toBe('5')
@@ -249,5 +268,66 @@ describe('outageOf', () => {
     expect(outageOf(new BlobStoreError('s3', 'PutObject failed', denied))).toBeNull()
     const full = Object.assign(new Error('no space left on device'), { code: 'ENOSPC' })
     expect(outageOf(new BlobStoreError('filesystem', 'write failed', full))).toBe('storage')
+  })
+})
+
+/**
+ * A write, then a read of the account after it, then the catalog goes away: a page whose files were read before
+ * the write but not after it must still be served, from what was read before (stale if error).
+ */
+describe('warm reads when the catalog goes away right after a write', () => {
+  const lines: Record<string, unknown>[] = []
+  let gateway: ProxiedGateway | undefined
+  afterAll(async () => {
+    await gateway?.close()
+  })
+
+  it('serves the pages read before the write, and the write once the catalog is back', async () => {
+    gateway = await gatewayBehindProxy(lines)
+    const { app, catalog, proxy, account } = gateway
+    const product = await seedProduct(catalog.db, account, { strategy: 'OPEN', code: 'app' })
+    const pkg = await seedPackage(catalog.db, account, { product, key: 'demo-pkg', engine: 'pypi' })
+    const wheel = (version: string) => `demo_pkg-${version}-py3-none-any.whl`
+    for (const [version, status] of [
+      ['1.0.0', 'PUBLISHED'],
+      ['1.1.0', 'DRAFT'],
+    ] as const) {
+      const release = await seedRelease(catalog.db, account, { product, package: pkg, version, status })
+      await seedArtifact(catalog.db, account, { release, filename: wheel(version), sha256: 'a'.repeat(64) })
+    }
+    const draft = await catalog.db
+      .selectFrom('releases')
+      .select('id')
+      .where('version', '=', '1.1.0')
+      .executeTakeFirstOrThrow()
+    const html = { accept: 'text/html' }
+    const page = () => app.inject({ url: '/v1/engines/pypi/simple/demo-pkg/', headers: html })
+
+    const before = await page()
+    expect(before.statusCode).toBe(200)
+    expect(before.body).toContain(wheel('1.0.0'))
+    expect(before.body).not.toContain(wheel('1.1.0'))
+    const published = await app.inject({
+      method: 'POST',
+      url: `/v1/releases/${draft.id}/actions/publish`,
+      headers: { authorization: `Bearer ${ADMIN}` },
+    })
+    expect(published.statusCode, published.body).toBe(200)
+    // The index reads the account as of the publish, but not the project's files.
+    expect((await app.inject({ url: '/v1/engines/pypi/simple/', headers: html })).statusCode).toBe(200)
+
+    await proxy.setMode('refuse')
+    for (let i = 0; i < 3; i++) {
+      const stale = await page()
+      expect(stale.statusCode, stale.body).toBe(200)
+      expect(stale.body).toBe(before.body)
+      expect(stale.headers.etag).toBe(before.headers.etag)
+    }
+
+    await proxy.setMode('up')
+    const after = await page()
+    expect(after.statusCode, after.body).toBe(200)
+    expect(after.body).toContain(wheel('1.0.0'))
+    expect(after.body).toContain(wheel('1.1.0'))
   })
 })

@@ -117,7 +117,7 @@ export class Packuments {
   /** packument is the package's document as the principal sees it, or null when it sees no version. */
   get(ctx: PackumentContext, pkg: NpmPackage): Promise<{ page: RenderedBody | null }> | { page: RenderedBody | null } {
     const cls = visibilityClass(ctx.principal, ctx.now)
-    const key = cacheKey('npm', ctx.snap.accountId, ctx.snap.revision, cls, pkg.id, ctx.base)
+    const key = cacheKey('npm', ctx.snap.accountId, ctx.snap.serial, cls, pkg.id, ctx.base)
     return (
       this.#cache.get(key) ??
       this.#cache.getOrLoad(key, async () => {

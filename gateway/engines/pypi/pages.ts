@@ -50,7 +50,7 @@ export function findProject(packages: readonly PypiPackage[], requested: string)
 
 /**
  * PypiPages renders the simple index and project pages from the read model's snapshot, once per content
- * revision, visibility class and representation: `account · revision · class · project · representation` →
+ * revision, visibility class and representation: `account · snapshot · class · project · representation` →
  * rendered body + ETag, bounded by bytes. A write moves the revision, so it shows on the next request.
  */
 export class PypiPages {
@@ -70,7 +70,7 @@ export class PypiPages {
     rep: Representation,
   ): Promise<RenderedPage> | RenderedPage {
     const cls = visibilityClass(ctx.principal, ctx.now)
-    const key = cacheKey('index', ctx.account.id, ctx.snap.revision, cls, rep)
+    const key = cacheKey('index', ctx.account.id, ctx.snap.serial, cls, rep)
     return this.#pages.getOrLoad(key, () => {
       const all = [...packages].sort((a, b) => (a.normalized < b.normalized ? -1 : 1))
       const entriesFor = (p: Principal): IndexEntry[] =>
@@ -93,7 +93,7 @@ export class PypiPages {
     anonymousMayShow: boolean,
   ): Promise<RenderedPage> | RenderedPage {
     const cls = visibilityClass(ctx.principal, ctx.now)
-    const key = cacheKey('project', ctx.account.id, ctx.snap.revision, cls, pkg.id, rep)
+    const key = cacheKey('project', ctx.account.id, ctx.snap.serial, cls, pkg.id, rep)
     return this.#pages.getOrLoad(key, async () => {
       const rows = await fileRows(this.model, ctx.snap, pkg)
       const files = visibleFiles(ctx.principal, rows, ctx.now)

@@ -41,7 +41,7 @@ export class RubygemsPages {
   /** index renders `kind` as the principal sees it. */
   index(ctx: IndexContext, kind: IndexKind): Promise<IndexPage> | IndexPage {
     const cls = visibilityClass(ctx.principal, ctx.now)
-    const key = cacheKey('rubygems', ctx.snap.accountId, ctx.snap.revision, cls, kind)
+    const key = cacheKey('rubygems', ctx.snap.accountId, ctx.snap.serial, cls, kind)
     return (
       this.#cache.get(key) ??
       this.#cache.getOrLoad(key, async () => {
@@ -64,7 +64,7 @@ export class RubygemsPages {
    * has none; `isPublic` says whether anonymous callers may see the artifact.
    */
   quick(snap: AccountSnapshot, row: ArtifactRow, isPublic: boolean): Promise<IndexPage> | IndexPage {
-    const key = cacheKey('rubygems-quick', snap.accountId, snap.revision, row.id, String(isPublic))
+    const key = cacheKey('rubygems-quick', snap.accountId, snap.serial, row.id, String(isPublic))
     return (
       this.#cache.get(key) ??
       this.#cache.getOrLoad(key, async () => {

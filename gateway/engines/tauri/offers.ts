@@ -37,7 +37,7 @@ function pubDate(iso: string): string | undefined {
 
 /**
  * TauriOffers answers update checks from the read model's snapshot and caches each answer per
- * `account · revision · visibility class · base · current release · query string`: a warm check is a hash-map
+ * `account · snapshot · visibility class · base · current release · query string`: a warm check is a hash-map
  * hit, with no catalog statement and no storage read. What a principal of one visibility class sees is the same
  * for all of them; the show rules that can still differ (suspension, bans) are applied by the route per request.
  */
@@ -53,15 +53,7 @@ export class TauriOffers {
   /** key names the cached answer of a check (the query string holds platform, arch, channel and constraint). */
   key(ctx: OfferContext): string {
     const { snap, principal, now, current, base, search } = ctx
-    return cacheKey(
-      'tauri',
-      snap.accountId,
-      snap.revision,
-      visibilityClass(principal, now),
-      base,
-      current.row.id,
-      search,
-    )
+    return cacheKey('tauri', snap.accountId, snap.serial, visibilityClass(principal, now), base, current.row.id, search)
   }
 
   /** load returns the answer for key from memory, or computes it (once for concurrent callers) and caches it. */
