@@ -16,13 +16,13 @@ import type { ReadModel } from './read-model/read-model.ts'
  * - the credential it was judged for has not reached its next expiry (a license or token expiring changes access
  *   and visibility), nor a registry token its own;
  * - it is at most {@link REPLAY_MAX_AGE_MS} old (signed URLs in redirects are then still well within their life);
- * - the client's address has no failed authentication in the throttle's window, the gateway is not closing, and
- *   request logging (info) is off, since a replayed request runs none of Fastify's hooks and logs nothing.
+ * - the client's address has no failed authentication in the throttle's window, and the gateway is not closing.
  * Only routes that opt in (`config: { replay: true }`) are remembered: GETs whose answer is a function of the
  * request, the catalog's content and credentials and the clock, and nothing else (engine metadata, download
  * redirects). Only their 200, 204, 206, 303, 304 and 307 answers, with a body of at most {@link MAX_BODY_BYTES},
  * and only when the request was authenticated through {@link judgedCredential}. A replayed answer gets its own
- * `X-Request-Id` and is counted in the request metrics like any other.
+ * `X-Request-Id`, is counted in the request metrics like any other, and at `info` writes the two lines Fastify
+ * writes for a request (`incoming request`, `request completed`).
  *
  * Like the connection memo (auth/connection-memo.ts), what a request sent stays on the connection it came on:
  * nothing is shared between connections, and the remembered answers go with the socket.
@@ -73,6 +73,8 @@ interface Entry {
   /** The answer's headers as a flat name, value list, ending with `x-request-id` and a slot for its value. */
   headers: (string | number | string[])[]
   body: Buffer | string
+  /** The route pattern, which request log lines name instead of the path. */
+  route: string
   record: (seconds: number) => void
 }
 
@@ -85,7 +87,7 @@ interface ReplayDeps {
   log: FastifyBaseLogger
 }
 
-/** logsRequests: Fastify writes a line per request at info; a replayed request would not. */
+/** logsRequests: Fastify writes two lines per request at info, and so does a replayed request. */
 const logsRequests = (log: FastifyBaseLogger): boolean => (log as Partial<Logger>).isLevelEnabled?.('info') ?? false
 
 /**
@@ -118,7 +120,7 @@ export class Replay {
     const entries = (req.socket as RememberingSocket)[ENTRIES]
     const entry = entries === undefined ? undefined : findEntry(entries, req)
     if (entries !== undefined && entry !== undefined) {
-      if (this.#replay(entry, res, generation, deps)) return true
+      if (this.#replay(entry, req, res, generation, deps)) return true
       entries.splice(entries.indexOf(entry), 1)
       recordCacheLookup('replay', false)
     }
@@ -133,24 +135,34 @@ export class Replay {
   }
 
   /** replay writes the entry's answer, unless it may differ now. */
-  #replay(entry: Entry, res: ServerResponse, generation: number, deps: ReplayDeps): boolean {
+  #replay(entry: Entry, req: IncomingMessage, res: ServerResponse, generation: number, deps: ReplayDeps): boolean {
     const started = performance.now()
     const now = Date.now()
     if (
       entry.generation !== generation ||
       now >= entry.expiresAt ||
       this.#closing ||
-      logsRequests(deps.log) ||
       !deps.throttle.clean(entry.ip, now)
     ) {
       return false
     }
+    const reqId = randomUUID()
+    const logs = logsRequests(deps.log)
+    // What the logger's `req` serializer (app.ts) reads of a Fastify request.
+    if (logs) {
+      const logged = { id: reqId, method: 'GET', url: req.url, routeOptions: { url: entry.route }, headers: req.headers }
+      deps.log.info({ reqId, req: logged }, 'incoming request')
+    }
     // The last slot is the request id: writeHead reads the list at once, so each answer fills it in turn.
-    entry.headers[entry.headers.length - 1] = randomUUID()
+    entry.headers[entry.headers.length - 1] = reqId
     res.writeHead(entry.status, entry.headers)
     res.end(entry.body)
     recordCacheLookup('replay', true)
-    entry.record((performance.now() - started) / 1000)
+    const seconds = (performance.now() - started) / 1000
+    entry.record(seconds)
+    if (logs) {
+      deps.log.info({ reqId, res: { statusCode: entry.status }, responseTime: seconds * 1000 }, 'request completed')
+    }
     return true
   }
 
@@ -187,7 +199,6 @@ export class Replay {
     if (deps === null || stamp === undefined || !stamp.judged || stamp.body === UNREPLAYABLE) return
     if (!REPLAYABLE_STATUS.has(reply.statusCode)) return
     if (raw.headers['content-length'] !== undefined || raw.headers['transfer-encoding'] !== undefined) return
-    if (logsRequests(deps.log)) return
     const headers: Entry['headers'] = []
     for (const [name, value] of Object.entries(reply.getHeaders())) {
       if (name === 'set-cookie' || name === 'connection') return
@@ -200,6 +211,7 @@ export class Replay {
     if (expiresAt <= now) return
     const socket = raw.socket as (typeof raw.socket & RememberingSocket) | null
     if (!socket) return
+    const route = request.routeOptions.url ?? '(unmatched)'
     const entry: Entry = {
       ip: request.ip,
       url: raw.url ?? '',
@@ -210,9 +222,10 @@ export class Replay {
       status: reply.statusCode,
       headers,
       body: stamp.body,
+      route,
       record: requestRecorder({
         method: 'GET',
-        route: request.routeOptions.url ?? '(unmatched)',
+        route,
         engine: engineOf(request.routeOptions.url, mountPrefix),
         status: reply.statusCode,
       }),

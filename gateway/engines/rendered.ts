@@ -3,8 +3,9 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import { etagMatches } from '../conditional.ts'
 
 /**
- * A rendered metadata body (packument, compact index file, Marshal index) with its validators, computed once per
- * content revision and visibility class and then served from memory: a warm request costs a map lookup.
+ * A rendered metadata body (PyPI page, packument, compact index file, Marshal index) with its validators,
+ * computed once per content revision and visibility class and then served from memory: a warm request costs a map
+ * lookup.
  */
 export interface RenderedBody {
   body: Buffer
@@ -36,6 +37,8 @@ export interface SendOptions {
   ranges?: boolean
   /** Extra attributes for `Content-Disposition`, e.g. `attachment; filename="x"`. */
   disposition?: string
+  /** Request headers that change the body besides the URL; default `Authorization`. */
+  vary?: string
 }
 
 /** openRange reads a single `bytes=N-` or `bytes=N-M` range that starts inside the body, or null. */
@@ -49,8 +52,8 @@ function openRange(header: string | undefined, length: number): { start: number;
 
 /**
  * sendRendered answers with the body, a 304 when `If-None-Match` names its ETag, or a 206 part when a range is
- * asked for. `Vary: Authorization` keeps a shared cache from handing one caller's view to another; `public` only
- * when the view is the anonymous one.
+ * asked for. `Vary` (`Authorization` at least) keeps a shared cache from handing one caller's view to another;
+ * `public` only when the view is the anonymous one.
  */
 export function sendRendered(
   request: FastifyRequest,
@@ -58,7 +61,7 @@ export function sendRendered(
   page: RenderedBody,
   opts: SendOptions,
 ): FastifyReply {
-  reply.header('Vary', 'Authorization')
+  reply.header('Vary', opts.vary ?? 'Authorization')
   reply.header('ETag', page.etag)
   const revalidate = opts.maxAge === 0 ? ', must-revalidate' : ''
   reply.header('Cache-Control', `${page.isPublic ? 'public' : 'private'}, max-age=${opts.maxAge}${revalidate}`)

@@ -14,7 +14,7 @@ import { buildProjectView } from './project.ts'
 import { fileRows, type PypiPackage } from './projects.ts'
 import { type IndexEntry, renderIndexHtml, renderProjectHtml } from './render-html.ts'
 import { renderIndexJson, renderProjectJson } from './render-json.ts'
-import { type RenderedPage, renderedPage } from './respond.ts'
+import { type RenderedBody, renderedBody } from '../rendered.ts'
 import { visibleFiles } from './visibility.ts'
 
 /** What every page request knows once authenticated: who asks, for which account, at which snapshot. */
@@ -54,7 +54,7 @@ export function findProject(packages: readonly PypiPackage[], requested: string)
  * rendered body + ETag, bounded by bytes. A write moves the revision, so it shows on the next request.
  */
 export class PypiPages {
-  readonly #pages = new IndexCache<RenderedPage>({
+  readonly #pages = new IndexCache<RenderedBody>({
     name: 'pypi-pages',
     max: 5000,
     maxSize: 64 * 1024 * 1024,
@@ -68,7 +68,7 @@ export class PypiPages {
     ctx: PageContext,
     packages: readonly PypiPackage[],
     rep: Representation,
-  ): Promise<RenderedPage> | RenderedPage {
+  ): Promise<RenderedBody> | RenderedBody {
     const cls = visibilityClass(ctx.principal, ctx.now)
     const key = cacheKey('index', ctx.account.id, ctx.snap.serial, cls, rep)
     return this.#pages.getOrLoad(key, () => {
@@ -81,7 +81,7 @@ export class PypiPages {
       const isPublic = sameIds(entries, entriesFor(ANONYMOUS))
       const body =
         rep === 'json' ? renderIndexJson(entries) : renderIndexHtml(`Packages for ${ctx.account.name}`, entries)
-      return renderedPage(body, CONTENT_TYPES[rep], isPublic)
+      return renderedBody(body, CONTENT_TYPES[rep], isPublic)
     })
   }
 
@@ -91,7 +91,7 @@ export class PypiPages {
     pkg: PypiPackage,
     rep: Representation,
     anonymousMayShow: boolean,
-  ): Promise<RenderedPage> | RenderedPage {
+  ): Promise<RenderedBody> | RenderedBody {
     const cls = visibilityClass(ctx.principal, ctx.now)
     const key = cacheKey('project', ctx.account.id, ctx.snap.serial, cls, pkg.id, rep)
     return this.#pages.getOrLoad(key, async () => {
@@ -101,7 +101,7 @@ export class PypiPages {
       const view = buildProjectView(pkg.normalized, files, (r) => fileUrl(ctx, r.artifactId, r.filename))
       const body = rep === 'json' ? renderProjectJson(view) : renderProjectHtml(view)
       ctx.log?.debug({ engine: 'pypi', project: pkg.normalized, files: files.length, rep }, 'rendered simple page')
-      return renderedPage(body, CONTENT_TYPES[rep], isPublic)
+      return renderedBody(body, CONTENT_TYPES[rep], isPublic)
     })
   }
 }

@@ -13,8 +13,13 @@ import { fileRows, packageOfArtifact, pypiPackages } from './projects.ts'
 import { artifactDownloadPath, queryOf } from '../../read-model/links.ts'
 import { Upstream, upstreamProjectUrl } from './passthrough.ts'
 import { etagMatches } from '../../conditional.ts'
-import { PAGE_MAX_AGE, sendPage } from './respond.ts'
+import { sendRendered } from '../rendered.ts'
 import { canShow, releaseFacts, visibleFiles } from './visibility.ts'
+
+/** Lifetime clients and caches may reuse a page for; pip revalidates anyway (it sends max-age=0 + ETag). */
+const PAGE_MAX_AGE = 600
+/** A page is HTML or JSON by `Accept` (PEP 691), and a caller's view by `Authorization`. */
+const PAGE = { maxAge: PAGE_MAX_AGE, vary: 'Accept, Authorization' }
 
 type ProjectRequest = FastifyRequest<{ Params: { project: string } }>
 type FileRequest = FastifyRequest<{ Params: { artifact: string; '*': string } }>
@@ -58,7 +63,7 @@ export async function pypiEngine(fastify: FastifyInstance) {
     const rep = negotiate(request.headers.accept)
     if (!rep) throw notAcceptable()
     const ctx = await pageContext(request)
-    return sendPage(request, reply, await pages.indexPage(ctx, pypiPackages(ctx.snap), rep))
+    return sendRendered(request, reply, await pages.indexPage(ctx, pypiPackages(ctx.snap), rep), PAGE)
   }
 
   async function serveProject(request: ProjectRequest, reply: FastifyReply) {
@@ -70,7 +75,7 @@ export async function pypiEngine(fastify: FastifyInstance) {
     if (!canShow(ctx.principal, pkg)) throw denied(ctx.principal)
     const rep = negotiate(request.headers.accept)
     if (!rep) throw notAcceptable()
-    return sendPage(request, reply, await pages.projectPage(ctx, pkg, rep, canShow(ANONYMOUS, pkg)))
+    return sendRendered(request, reply, await pages.projectPage(ctx, pkg, rep, canShow(ANONYMOUS, pkg)), PAGE)
   }
 
   async function serveFile(request: FileRequest, reply: FastifyReply) {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { bumpRevision } from '../../../gateway/catalog/accounts.ts'
 import type { Account, EntitlementRow, PackageRow, ProductRow } from '../../../gateway/catalog/types.ts'
@@ -216,7 +217,12 @@ describe.each(catalogKinds)('PyPI simple pages on %s', (kind) => {
         ]),
       )
       expect(res.headers['cache-control']).toBe('private, max-age=600')
-      expect(res.headers.etag).toMatch(/^W\/"[0-9a-f]{32}"$/)
+      // The validators of the exact bytes: a strong ETag (the body's MD5) and its SHA-256 (RFC 9530).
+      expect(res.headers.etag).toBe(`"${createHash('md5').update(res.rawPayload).digest('hex')}"`)
+      expect(res.headers['repr-digest']).toBe(
+        `sha-256=:${createHash('sha256').update(res.rawPayload).digest('base64')}:`,
+      )
+      expect(res.headers.vary).toBe('Accept, Authorization')
     })
 
     it('returns the same files as PEP 691 JSON (api 1.1) for pip', async () => {
