@@ -148,9 +148,15 @@ export class Replay {
     }
     const reqId = randomUUID()
     const logs = logsRequests(deps.log)
-    // What the logger's `req` serializer (app.ts) reads of a Fastify request.
     if (logs) {
-      const logged = { id: reqId, method: 'GET', url: req.url, routeOptions: { url: entry.route }, headers: req.headers }
+      // What the logger's `req` serializer (app.ts) reads of a Fastify request.
+      const logged = {
+        id: reqId,
+        method: 'GET',
+        url: req.url,
+        routeOptions: { url: entry.route },
+        headers: req.headers,
+      }
       deps.log.info({ reqId, req: logged }, 'incoming request')
     }
     // The last slot is the request id: writeHead reads the list at once, so each answer fills it in turn.
