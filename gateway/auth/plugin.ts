@@ -73,7 +73,6 @@ async function authenticate(fastify: FastifyInstance, opts: AuthenticateOptions)
     request.account = account
     rejectEnvironment(request)
     const { credentials, key } = connectionCredentials(model, request, account)
-    judgedCredential(request, key)
     request.authContext = { credentials, fallback, realm }
     if (credentials.kind === 'basic-password' && request.routeOptions.config?.passwordAuth === true) {
       request.principal = ANONYMOUS
@@ -107,17 +106,20 @@ async function authenticate(fastify: FastifyInstance, opts: AuthenticateOptions)
 
 /**
  * connectionCredentials parses the request's credentials and derives their cache key (an HMAC), or takes both from
- * the connection's previous request when it sent the same header to the same account (connection-memo.ts).
+ * the connection's previous request when it sent the same header to the same account (connection-memo.ts). The
+ * request's answer is judged for them: replay (replay.ts) is told so.
  */
 export function connectionCredentials(
   model: ReadModel,
   request: FastifyRequest,
   account: Account,
 ): { credentials: Credentials; key: string | null } {
-  return connectionMemo(request, 'credentials', account.id, () => {
+  const found = connectionMemo(request, 'credentials', account.id, () => {
     const credentials = parseCredentials({ authorization: request.headers.authorization, query: request.query })
     return { credentials, key: model.credentialKey(account.id, credentials) }
   })
+  judgedCredential(request, found.key)
+  return found
 }
 
 function resolveAccount(model: ReadModel, request: FastifyRequest): Account | Promise<Account> {

@@ -59,7 +59,6 @@ export async function registryPrincipal(
   const token = registryTokenOf(request)
   if (token === null) {
     const { credentials, key } = connectionCredentials(deps.readModel, request, account)
-    judgedCredential(request, key)
     return deps.readModel.principal(account, credentials, { realm: REGISTRY_REALM, challenge: 'Bearer' }, key)
   }
   const check = deps.tokens.open(token)
