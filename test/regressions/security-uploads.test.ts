@@ -103,11 +103,16 @@ describe.each(['filesystem', 's3'] as const)('write-once, bounded uploads (%s st
     const url = await servedUrl(u)
     const seen = new Map<string, number>()
     let reading = true
+    // s3rver copies an object with a plain file copy, so a GET racing the promotion's CopyObject may read the
+    // first bytes of the verified object (S3's CopyObject is atomic). Those are counted apart, and must be a strict
+    // prefix of the verified bytes; the filesystem store renames into place and never shows one.
+    const partialOfGood = (body: Buffer) =>
+      storage === 's3' && body.length < good.length && good.subarray(0, body.length).equals(body)
     const reader = (async () => {
       while (reading) {
         const res = await fetch(url)
         const body = Buffer.from(await res.arrayBuffer())
-        const what = res.status === 200 ? sha256(body) : String(res.status)
+        const what = res.status !== 200 ? String(res.status) : partialOfGood(body) ? 'partial' : sha256(body)
         seen.set(what, (seen.get(what) ?? 0) + 1)
       }
     })()
@@ -127,6 +132,7 @@ describe.each(['filesystem', 's3'] as const)('write-once, bounded uploads (%s st
     reading = false
     await reader
     expect(seen.get(sha256(bad))).toBeUndefined()
+    seen.delete('partial')
     expect([...seen.keys()].sort()).toEqual([sha256(good), '404'].sort())
   })
 
