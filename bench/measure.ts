@@ -1,9 +1,12 @@
 /**
- * One bench phase per catalog: record the gateway's answer to every case, start the reference replaying those
- * answers, check it answers the same, start the foreign servers some cases compare with (bench/foreign.ts) and
- * check they answer the same content, then measure each case with wrk — a warm-up of each target, then the
- * measured runs alternating gateway, reference (and foreign server), so a neighbour's load on this shared machine
- * hits all alike. Cold cases follow, since they publish releases and so change the pages.
+ * One bench phase per catalog: record the gateway's answer to every case, start the foreign servers some cases
+ * compare with (bench/foreign.ts) and check they answer the same content, then measure in rounds. Each round starts
+ * the reference replaying the recorded answers (and, after the first, a new gateway process), checks both answer as
+ * recorded, and measures each case with wrk: a warm-up of each target, then the measured runs alternating gateway,
+ * reference (and foreign server), so a neighbour's load on this shared machine hits all alike. Rounds exist because
+ * one Node.js process serves the same requests up to ~25% faster or slower than the next start of the same program
+ * (where its code and heap land), steadily for its whole life: one start per target would make a ratio a draw.
+ * Cold cases follow, since they publish releases and so change the pages.
  */
 import type { BenchCase, ColdCase, ForeignKind } from './cases.ts'
 import { type ForeignServer, startDockerRegistry, startVerdaccio } from './foreign.ts'
@@ -17,6 +20,9 @@ export interface LoadOptions {
   seconds: number
   warmupSeconds: number
   connections: number
+  /** Rounds, each with a fresh gateway and reference process (throughput differs from one start to the next). */
+  starts: number
+  /** Measured runs per target and start. */
   runs: number
 }
 
@@ -94,7 +100,10 @@ async function checkReference(url: string, cases: Prepared[]): Promise<void> {
   }
 }
 
-/** measureCases runs the warm cases against the gateway and the reference; see the module comment. */
+/**
+ * measureCases runs the warm cases against the gateway, the reference and any foreign server; see the module
+ * comment. The gateway and the reference are started anew for each of `starts` rounds.
+ */
 export async function measureCases(gw: Gateway, cases: BenchCase[], opts: LoadOptions): Promise<CaseResult[]> {
   const { connections } = opts
   const prepared: Prepared[] = []
@@ -115,46 +124,77 @@ export async function measureCases(gw: Gateway, cases: BenchCase[], opts: LoadOp
     }
     routes.set(p.path, recorded)
   }
-  const reference = await startReference(gw.dir, [...routes.values()])
+  const results: CaseResult[] = prepared.map((p) => ({
+    c: p.c,
+    bytes: p.answer.body.length,
+    gateway: [],
+    reference: [],
+  }))
+  const wrk = async (target: Target, seconds: number): Promise<Run> => {
+    const server = cpuSeconds(target.pid)
+    const load = reapedCpuSeconds()
+    const url = target.url + target.path
+    const r = await runWrk({ url, headers: target.headers, seconds, connections, cpu: LOAD_CPU })
+    const serverCpu = (cpuSeconds(target.pid) - server) / r.seconds
+    return { ...r, serverCpu, loadCpu: (reapedCpuSeconds() - load) / r.seconds }
+  }
   const foreign = new Map<ForeignKind, ForeignServer>()
   try {
-    await checkReference(reference.url, prepared)
     await startForeign(gw, prepared, foreign)
-    const wrk = async (target: Target, seconds: number): Promise<Run> => {
-      const server = cpuSeconds(target.pid)
-      const load = reapedCpuSeconds()
-      const url = target.url + target.path
-      const r = await runWrk({ url, headers: target.headers, seconds, connections, cpu: LOAD_CPU })
-      const serverCpu = (cpuSeconds(target.pid) - server) / r.seconds
-      return { ...r, serverCpu, loadCpu: (reapedCpuSeconds() - load) / r.seconds }
-    }
-    const results: CaseResult[] = []
-    for (const p of prepared) {
-      const request = { path: p.path, headers: p.headers }
-      const targets: Target[] = [
-        { url: gw.url, pid: gw.pid, ...request },
-        { url: reference.url, pid: reference.pid, ...request },
-      ]
-      const other = p.c.foreign && foreign.get(p.c.foreign.target)
-      if (p.c.foreign && other) {
-        const { path, headers } = p.c.foreign
-        targets.push({ url: other.url, pid: other.pid, path: path(gw.seeded), headers: headers(gw.seeded) })
+    for (let round = 0; round < opts.starts; round++) {
+      if (round > 0) {
+        process.stderr.write(
+          `bench:   restarting the gateway and the reference (start ${round + 1} of ${opts.starts})\n`,
+        )
+        await gw.restart()
+        await checkGateway(gw, prepared)
       }
-      process.stderr.write(`bench:   ${p.c.name}\n`)
-      for (const t of targets) await wrk(t, opts.warmupSeconds)
-      const runs: Run[][] = targets.map(() => [])
-      for (let i = 0; i < opts.runs; i++) {
-        for (const [at, t] of targets.entries()) runs[at].push(await wrk(t, opts.seconds))
+      const reference = await startReference(gw.dir, [...routes.values()])
+      try {
+        await checkReference(reference.url, prepared)
+        for (const [at, p] of prepared.entries()) {
+          const request = { path: p.path, headers: p.headers }
+          const pair: Target[] = [
+            { url: gw.url, pid: gw.pid, ...request },
+            { url: reference.url, pid: reference.pid, ...request },
+          ]
+          // Whichever goes first after the warm-ups alternates from one start to the next.
+          const targets = round % 2 === 0 ? pair : [pair[1], pair[0]]
+          const other = p.c.foreign && foreign.get(p.c.foreign.target)
+          if (p.c.foreign && other) {
+            const { path, headers } = p.c.foreign
+            targets.push({ url: other.url, pid: other.pid, path: path(gw.seeded), headers: headers(gw.seeded) })
+          }
+          if (round === 0) process.stderr.write(`bench:   ${p.c.name}\n`)
+          for (const t of targets) await wrk(t, opts.warmupSeconds)
+          const result = results[at]
+          if (other) result.foreign ??= { label: other.label, runs: [] }
+          for (let i = 0; i < opts.runs; i++) {
+            for (const t of targets) {
+              const run = await wrk(t, opts.seconds)
+              if (t.url === gw.url) result.gateway.push(run)
+              else if (t.url === reference.url) result.reference.push(run)
+              else result.foreign?.runs.push(run)
+            }
+          }
+        }
+      } finally {
+        await reference.stop()
       }
-      const [gateway, replay, foreignRuns] = runs
-      const result: CaseResult = { c: p.c, bytes: p.answer.body.length, gateway, reference: replay }
-      if (other) result.foreign = { label: other.label, runs: foreignRuns }
-      results.push(result)
     }
     return results
   } finally {
     for (const server of foreign.values()) await server.stop()
-    await reference.stop()
+  }
+}
+
+/** checkGateway makes sure a restarted gateway still answers each case with its status and ETag. */
+async function checkGateway(gw: Gateway, cases: Prepared[]): Promise<void> {
+  for (const p of cases) {
+    const got = await get(gw.url + p.path, p.headers)
+    if (got.status !== p.answer.status || got.headers.etag !== p.answer.headers.etag) {
+      throw new Error(`${p.c.name}: the restarted gateway answered ${describe(got)}, before ${describe(p.answer)}`)
+    }
   }
 }
 

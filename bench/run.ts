@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --seconds 5 --connections 32 --runs 3 --warmup 1 --cold-reps 5
+ * `npm run bench [-- --quick] [-- --seconds 5 --connections 32 --starts 3 --runs 1 --warmup 1 --cold-reps 5
  *  --catalog both|sqlite|postgres --only <text>]`
  *
  * Measures the gateway's warm read path against a bare Fastify server answering the same bytes, side by side in
@@ -38,6 +38,7 @@ function settings() {
       seconds: { type: 'string' },
       warmup: { type: 'string' },
       connections: { type: 'string' },
+      starts: { type: 'string' },
       runs: { type: 'string' },
       'cold-reps': { type: 'string' },
       catalog: { type: 'string', default: 'both' },
@@ -49,7 +50,8 @@ function settings() {
     seconds: int('seconds', values.seconds, quick ? 2 : 5, 1, 60),
     warmupSeconds: int('warmup', values.warmup, 1, 1, 30),
     connections: int('connections', values.connections, 32, 1, 1024),
-    runs: int('runs', values.runs, 3, 1, 9),
+    starts: int('starts', values.starts, 3, 1, 9),
+    runs: int('runs', values.runs, 1, 1, 9),
   }
   const coldReps = int('cold-reps', values['cold-reps'], quick ? 3 : 5, 0, 20)
   const kinds: Record<string, CatalogKind[]> = {
@@ -107,11 +109,11 @@ async function main(): Promise<void> {
     '## pkgway bench',
     '',
     ...machine(),
-    `- wrk -t1 -c${load.connections} -d${load.seconds}s, ${load.runs} runs per target after a ${load.warmupSeconds} s warm-up, medians; targets on CPU 0, wrk on CPU 1`,
+    `- wrk -t1 -c${load.connections} -d${load.seconds}s; gateway and reference started ${load.starts} times, ${load.runs} run(s) per target and start after a ${load.warmupSeconds} s warm-up; medians of the ${load.starts * load.runs} runs; targets on CPU 0, wrk on CPU 1`,
     '',
   ]
   const targets = cases.reduce((n, c) => n + (c.foreign ? 3 : 2), 0)
-  const perCatalog = targets * (load.warmupSeconds + load.runs * load.seconds) + 40
+  const perCatalog = targets * load.starts * (load.warmupSeconds + load.runs * load.seconds) + 10 * load.starts + 30
   const minutes = Math.ceil((catalogs.length * perCatalog) / 60)
   process.stderr.write(`bench: ${cases.length} cases on ${catalogs.join(' and ')}, about ${minutes} min\n`)
   const warm: Array<{ kind: CatalogKind; results: CaseResult[] }> = []

@@ -26,13 +26,14 @@ export const LOAD_CPU = 1
 
 export interface Gateway {
   url: string
-  /** Of the gateway process, for its CPU time. */
+  /** Of the running gateway process, for its CPU time. */
   pid: number
   adminToken: string
   seeded: Seeded
   dir: string
   log: string
-  stop(): Promise<void>
+  /** restart stops the gateway process and starts a new one on the same catalog, port and data directory. */
+  restart(): Promise<void>
 }
 
 /** dropSchema removes a PostgreSQL schema and everything in it. */
@@ -93,14 +94,28 @@ export async function startGateway(kind: CatalogKind, drafts: Record<string, num
   }
   const seeded = await seedBench({ env, dir, pageSizes, drafts })
   const log = join(dir, 'gateway.log')
-  const { child, stop } = spawnPinned(SERVER_CPU, process.execPath, [join(ROOT, 'bin/pkgway.js'), 'serve'], {
-    env,
-    cwd: ROOT,
+  const start = async () => {
+    const bin = join(ROOT, 'bin/pkgway.js')
+    const what = `gateway (${kind})`
+    const { child, stop } = spawnPinned(SERVER_CPU, process.execPath, [bin, 'serve'], { env, cwd: ROOT, log, what })
+    await waitReady(`${url}/v1/ping`, child, `the gateway (log: ${log})`)
+    return { pid: child.pid!, stop }
+  }
+  let running = await start()
+  const gateway: Gateway = {
+    url,
+    pid: running.pid,
+    adminToken,
+    seeded,
+    dir,
     log,
-    what: `gateway (${kind})`,
-  })
-  await waitReady(`${url}/v1/ping`, child, `the gateway (log: ${log})`)
-  return { url, pid: child.pid!, adminToken, seeded, dir, log, stop } satisfies Gateway
+    async restart() {
+      await running.stop()
+      running = await start()
+      gateway.pid = running.pid
+    },
+  }
+  return gateway
 }
 
 /** startReference writes the recorded answers to a file and starts bench/reference.ts serving them. */
