@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto'
 import { createServer } from 'node:http'
 import Fastify, {
   type FastifyBaseLogger,
@@ -22,6 +21,7 @@ import { AuthThrottle } from './auth/throttle.ts'
 import { artifactEvents } from './api/artifact-events.ts'
 import { engines, rootEngines } from './engines/index.ts'
 import { Replay } from './replay.ts'
+import { requestId } from './request-id.ts'
 import { SCOPE_PREFIXES } from './scopes.ts'
 import type { BlobStore } from './storage/blob-store.ts'
 import { blobRoute } from './storage/blob-route.ts'
@@ -199,7 +199,7 @@ export async function buildApp(
     },
     logger: opts.logger ?? loggerOptions(opts.config),
     trustProxy: opts.config.trustProxy,
-    genReqId: () => randomUUID(),
+    genReqId: requestId,
     childLoggerFactory: lazyRequestLogger,
     bodyLimit: 1024 * 1024,
     forceCloseConnections: 'idle',

@@ -1,12 +1,12 @@
-import { randomUUID } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Logger } from 'pino'
 import type { AuthThrottle } from './auth/throttle.ts'
-import { recordCacheLookup, requestRecorder } from './metrics.ts'
+import { cacheLookupRecorder, requestRecorder } from './metrics.ts'
 import { engineOf } from './plugins/metrics.ts'
 import type { ReadModel } from './read-model/read-model.ts'
+import { requestId } from './request-id.ts'
 
 /**
  * Replay: a keep-alive connection that repeats a request byte for byte (request line and every header) gets the
@@ -35,6 +35,7 @@ const MAX_ENTRIES = 4
 /** Larger bodies are not remembered: the whole cost of such a request is its transfer. */
 const MAX_BODY_BYTES = 1024 * 1024
 const REPLAYABLE_STATUS = new Set([200, 204, 206, 303, 304, 307])
+const recordReplay = cacheLookupRecorder('replay')
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -122,7 +123,7 @@ export class Replay {
     if (entries !== undefined && entry !== undefined) {
       if (this.#replay(entry, req, res, generation, deps)) return true
       entries.splice(entries.indexOf(entry), 1)
-      recordCacheLookup('replay', false)
+      recordReplay(false)
     }
     ;(req as StampedRequest)[STAMP] = {
       generation,
@@ -146,7 +147,7 @@ export class Replay {
     ) {
       return false
     }
-    const reqId = randomUUID()
+    const reqId = requestId()
     const logs = logsRequests(deps.log)
     if (logs) {
       // What the logger's `req` serializer (app.ts) reads of a Fastify request.
@@ -163,7 +164,7 @@ export class Replay {
     entry.headers[entry.headers.length - 1] = reqId
     res.writeHead(entry.status, entry.headers)
     res.end(entry.body)
-    recordCacheLookup('replay', true)
+    recordReplay(true)
     const seconds = (performance.now() - started) / 1000
     entry.record(seconds)
     if (logs) {
