@@ -224,8 +224,8 @@ function requestSeriesOf(s: Omit<RequestSample, 'seconds'>): { count: Series; du
 /** The hit and miss series of each cache, bound once (lookups are on every hot request). */
 const cacheSeries = new Map<string, { hit: Series; miss: Series }>()
 
-/** recordCacheLookup counts a lookup in the named in-memory cache. */
-export function recordCacheLookup(cache: string, hit: boolean): void {
+/** cacheLookupRecorder binds the named in-memory cache's series once and returns what counts a lookup in it. */
+export function cacheLookupRecorder(cache: string): (hit: boolean) => void {
   let series = cacheSeries.get(cache)
   if (!series) {
     series = {
@@ -234,7 +234,10 @@ export function recordCacheLookup(cache: string, hit: boolean): void {
     }
     cacheSeries.set(cache, series)
   }
-  ;(hit ? series.hit : series.miss).count++
+  const { hit, miss } = series
+  return (found) => {
+    ;(found ? hit : miss).count++
+  }
 }
 
 /** recordRevisionLag records how long a catalog revision took to reach this instance, in seconds. */

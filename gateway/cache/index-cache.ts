@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache'
-import { recordCacheLookup } from '../metrics.ts'
+import { cacheLookupRecorder } from '../metrics.ts'
 
 /** Options of an {@link IndexCache}; every limit is optional and defaults to a small, bounded cache. */
 export interface IndexCacheOptions<V> {
@@ -24,10 +24,10 @@ export interface IndexCacheOptions<V> {
 export class IndexCache<V extends object> {
   readonly #lru: LRUCache<string, V>
   readonly #loading = new Map<string, Promise<V>>()
-  readonly #name: string | undefined
+  readonly #record: ((hit: boolean) => void) | undefined
 
   constructor(opts: IndexCacheOptions<V> = {}) {
-    this.#name = opts.name
+    this.#record = opts.name === undefined ? undefined : cacheLookupRecorder(opts.name)
     const sizeOf = opts.sizeOf ?? (() => 1024)
     this.#lru = new LRUCache<string, V>({
       max: opts.max ?? 1000,
@@ -72,7 +72,7 @@ export class IndexCache<V extends object> {
 
   /** counted records a lookup's result in the metrics when the cache has a name, and returns it. */
   #counted(value: V | undefined): V | undefined {
-    if (this.#name !== undefined) recordCacheLookup(this.#name, value !== undefined)
+    this.#record?.(value !== undefined)
     return value
   }
 

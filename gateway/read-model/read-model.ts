@@ -17,7 +17,7 @@ import { DEFAULT_ACCOUNT_SLUG } from '../catalog/bootstrap.ts'
 import type { RevisionFeed } from '../catalog/revision-feed.ts'
 import type { Account, Database, ManifestRow } from '../catalog/types.ts'
 import { notFound } from '../errors.ts'
-import { recordCacheLookup } from '../metrics.ts'
+import { cacheLookupRecorder } from '../metrics.ts'
 import { AccountSnapshot } from './account-snapshot.ts'
 
 export interface ReadModelOptions {
@@ -26,6 +26,9 @@ export interface ReadModelOptions {
   /** Most credentials kept resolved (default 50,000). */
   maxCredentials?: number
 }
+
+const recordSnapshotLookup = cacheLookupRecorder('snapshots')
+const recordCredentialLookup = cacheLookupRecorder('credentials')
 
 interface CachedFacts {
   /** The account's credential revision the facts were read at. */
@@ -114,7 +117,7 @@ export class ReadModel {
   snapshot(accountId: string): Promise<AccountSnapshot> | AccountSnapshot {
     const current = this.#snapshots.get(accountId)
     const fresh = current !== undefined && current.revision >= (this.#feed.get(accountId)?.content ?? 0)
-    recordCacheLookup('snapshots', fresh)
+    recordSnapshotLookup(fresh)
     if (fresh) return current
     if (!current) return this.#loadSnapshot(accountId)
     // The catalog cannot be reached: what this instance last read is still served (stale if error), as the
@@ -196,7 +199,7 @@ export class ReadModel {
     const known = this.#feed.get(account.id)?.auth ?? Number.POSITIVE_INFINITY
     const hit = this.#credentials.get(key)
     const fresh = hit !== undefined && hit.auth >= known
-    recordCacheLookup('credentials', fresh)
+    recordCredentialLookup(fresh)
     if (fresh) return principalFromFacts(credentials, hit.facts, options)
     return this.#loadCredential(key, account.id, credentials).then((loaded) =>
       principalFromFacts(credentials, loaded.facts, options),
