@@ -37,6 +37,21 @@ export function gemVersionsEqual(a: string, b: string): boolean {
 }
 
 /**
+ * gemMatchesRelease: a gem of this version may be a file of a release of that (semver) version. RubyGems reads a
+ * semver prerelease `1.0.0-beta.1` as `1.0.0.pre.beta.1`, while gems are usually versioned `1.0.0.beta1` or
+ * `1.0.0.rc.1`, which no semver string reads as under that rule; so the release's prerelease separator may also
+ * stand for a plain segment separator (`1.0.0-rc.1` for a `1.0.0.rc.1` or `1.0.0.rc1` gem). Build metadata
+ * (`+…`) is no part of a gem version and never matches.
+ */
+export function gemMatchesRelease(gemVersion: string, releaseVersion: string): boolean {
+  if (gemVersionsEqual(gemVersion, releaseVersion)) return true
+  const dash = releaseVersion.indexOf('-')
+  if (dash < 0) return false
+  const dotted = `${releaseVersion.slice(0, dash)}.${releaseVersion.slice(dash + 1)}`
+  return gemVersionsEqual(gemVersion, dotted)
+}
+
+/**
  * compareGemVersions orders like `Gem::Version#<=>`: segment by segment, a missing segment counting as 0, a
  * string segment (prerelease) lower than any number; invalid versions sort first, by text.
  */

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { matchChecksum, parseChecksum } from '../../workers/process-upload/checksum.ts'
 import { formatBytes } from '../../workers/process-upload/limits.ts'
-import { gemSegments, gemVersionsEqual } from '../../formats/rubygems/version.ts'
+import { gemMatchesRelease, gemSegments, gemVersionsEqual } from '../../formats/rubygems/version.ts'
 import { normalizeProjectName } from '../../formats/python/normalize.ts'
 import { headerValue } from '../../formats/python/core-metadata.ts'
 
@@ -98,6 +98,20 @@ describe('gem versions', () => {
     expect(gemVersionsEqual('1.0.1', '1.0.0')).toBe(false)
     expect(gemVersionsEqual('1.0.0.rc1', '1.0.0-rc1')).toBe(false)
     expect(gemVersionsEqual('1.0.0+build', '1.0.0')).toBe(false)
+  })
+
+  it('matches a gem to a semver release as RubyGems reads it, or with the prerelease as plain segments', () => {
+    expect(gemMatchesRelease('1.0.0', '1.0.0')).toBe(true)
+    expect(gemMatchesRelease('1.0.0.pre.beta.1', '1.0.0-beta.1')).toBe(true)
+    expect(gemMatchesRelease('1.0.0.rc1', '1.0.0-rc1')).toBe(true)
+    expect(gemMatchesRelease('1.0.0.rc1', '1.0.0-rc.1')).toBe(true)
+    expect(gemMatchesRelease('2.0.0.pre1', '2.0.0-pre1')).toBe(true)
+    expect(gemMatchesRelease('1.0.0.beta.2', '1.0.0-beta.2')).toBe(true)
+    expect(gemMatchesRelease('1.0.0.rc1', '1.0.0-rc2')).toBe(false)
+    expect(gemMatchesRelease('1.0.0.rc1', '1.0.0')).toBe(false)
+    expect(gemMatchesRelease('1.0.0', '1.0.0-rc1')).toBe(false)
+    expect(gemMatchesRelease('1.0.0', '1.0.0+build.5')).toBe(false)
+    expect(gemMatchesRelease('1.0.0.rc1', '1.0.0-rc1+build.5')).toBe(false)
   })
 })
 

@@ -397,6 +397,11 @@ function uploadSuite(
         expect(info.release_id).toBe(seeded.releaseId)
       })
 
+      it('takes a gem whose prerelease segments the release spells after its dash (1.0.0-pre.beta.1)', async () => {
+        const gem = fx.gem!
+        expectUploaded((await processUpload(env, gemInput({ version: '1.0.0-pre.beta.1' }), gem)).artifact, gem)
+      })
+
       it('fails on name or version mismatch', async () => {
         const gem = fx.gem!
         expectFailed(

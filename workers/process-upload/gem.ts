@@ -1,7 +1,7 @@
 import { promisify } from 'node:util'
 import { gunzip } from 'node:zlib'
 import { GemspecError, gemInfoOf, readGemspec } from '../../formats/rubygems/gemspec.ts'
-import { gemVersionsEqual } from '../../formats/rubygems/version.ts'
+import { gemMatchesRelease } from '../../formats/rubygems/version.ts'
 import { RejectedUpload } from './errors.ts'
 import { type UploadLimits, limitReasons } from './limits.ts'
 import { decodeUtf8, firstLine, MANIFEST_TYPES, type ManifestDraft } from './manifest.ts'
@@ -51,7 +51,7 @@ export async function gemManifests(
       `gem name mismatch: the gemspec names ${spec.name}, the package key is ${expect.packageKey}`,
     )
   }
-  if (!gemVersionsEqual(spec.version, expect.releaseVersion)) {
+  if (!gemMatchesRelease(spec.version, expect.releaseVersion)) {
     throw new RejectedUpload(
       `gem version mismatch: the gemspec version is ${spec.version}, the release version is ${expect.releaseVersion}`,
     )
