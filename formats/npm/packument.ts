@@ -15,9 +15,11 @@ export interface PackumentVersion {
   manifest: Record<string, unknown>
   /** Absolute URL of the tarball (stable: lockfiles keep it). */
   tarball: string
+  /** Hex SHA-1 of the tarball as the upload worker measured it (`shasum`), or null (verified before it did). */
+  sha1: string | null
   /** Hex SHA-512 of the tarball as the upload worker measured it, or null. */
   sha512: string | null
-  /** The vendor's checksum, used as `shasum` when it is a hex SHA-1 (already verified by the worker). */
+  /** The vendor's checksum, used as `shasum` when no SHA-1 was measured and it is a hex SHA-1 (already verified). */
   checksum: string | null
   /** When the version was published (the artifact's creation), ISO 8601. */
   createdAt: string
@@ -77,7 +79,8 @@ function versionDocument(v: PackumentVersion): Record<string, unknown> {
   const { dist: _ignored, ...fields } = v.manifest
   const dist: Record<string, string> = { tarball: v.tarball }
   if (v.sha512 && /^[0-9a-f]{128}$/i.test(v.sha512)) dist.integrity = integrityOf(v.sha512)
-  if (v.checksum && /^[0-9a-f]{40}$/i.test(v.checksum.trim())) dist.shasum = v.checksum.trim().toLowerCase()
+  const sha1 = v.sha1 ?? v.checksum?.trim()
+  if (sha1 && /^[0-9a-f]{40}$/i.test(sha1)) dist.shasum = sha1.toLowerCase()
   return { ...fields, dist }
 }
 

@@ -10,6 +10,7 @@ import * as m002 from './migrations/002-revisions.ts'
 import * as m003 from './migrations/003-upload-keys.ts'
 import { RevisionFeed, registerFeed } from './revision-feed.ts'
 import * as m004 from './migrations/004-signing-keys.ts'
+import * as m005 from './migrations/005-artifact-sha1.ts'
 import type { Database } from './types.ts'
 
 export type Dialect = 'sqlite' | 'postgres'
@@ -40,6 +41,7 @@ const migrations: Record<string, Migration> = {
   '002-revisions': m002,
   '003-upload-keys': m003,
   '004-signing-keys': m004,
+  '005-artifact-sha1': m005,
 }
 
 /** A pool that cannot connect within this long fails the query (503) instead of making requests wait. */

@@ -117,6 +117,7 @@ export interface ArtifactRow extends Stamped {
   status: ArtifactStatus
   status_reason: string | null
   content_length: number | null
+  sha1?: string | null
   sha256: string | null
   sha512: string | null
   metadata: string

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -26,6 +27,7 @@ describe.skipIf(!tools.npm).each(['filesystem', 's3'] as const)('npm against pkg
   let product: ProductRow
   let hello: PackageRow
   let registry: string
+  let hello100: Buffer
 
   /** npm runs in a project folder with its own cache, HOME and user/global config, never the machine's. */
   async function npm(project: string, args: string[]) {
@@ -71,6 +73,7 @@ describe.skipIf(!tools.npm).each(['filesystem', 's3'] as const)('npm against pkg
     hello = await seedPackage(db, gw.account, { product, key: 'hello', engine: 'npm' })
     const scoped = await seedPackage(db, gw.account, { product, key: '@demo/hello', engine: 'npm' })
     const [h100, s100] = await Promise.all([buildNpmTarball('hello', '1.0.0'), buildNpmTarball('@demo/hello', '1.0.0')])
+    hello100 = h100
     await publishFile(gw, { product, package: hello, version: '1.0.0', filename: 'hello-1.0.0.tgz', bytes: h100 })
     await publishFile(gw, { product, package: scoped, version: '1.0.0', filename: 'demo-hello-1.0.0.tgz', bytes: s100 })
   }, 120_000)
@@ -92,7 +95,11 @@ describe.skipIf(!tools.npm).each(['filesystem', 's3'] as const)('npm against pkg
     expect(locked.resolved).toMatch(
       new RegExp(`^${gw.url}/v1/accounts/${gw.account.id}/artifacts/[0-9a-f-]{36}/hello-1\\.0\\.0\\.tgz$`),
     )
-    expect(locked.integrity).toMatch(/^sha512-/)
+    expect(locked.integrity).toBe(`sha512-${createHash('sha512').update(hello100).digest('base64')}`)
+    // npm view reads the same packument: shasum is the SHA-1 the upload worker measured.
+    const view = await npm(dir, ['view', 'hello@1.0.0', 'dist.shasum'])
+    expect(view.code, view.stderr).toBe(0)
+    expect(view.stdout.trim()).toBe(createHash('sha1').update(hello100).digest('hex'))
     expect(lock.packages['node_modules/@demo/hello'].resolved).toMatch(/\/demo-hello-1\.0\.0\.tgz$/)
     // The scoped name arrived with its slash encoded; npm's audit got a 410 and the install carried on.
     expect(log.some((r) => r.url === '/v1/engines/npm/@demo%2fhello' && r.status === 200)).toBe(true)

@@ -143,6 +143,7 @@ function expectFailed(artifact: ArtifactRow, reason: RegExp) {
   expect(artifact.status).toBe('FAILED')
   expect(artifact.status_reason).toMatch(reason)
   expect(artifact.status_reason).not.toContain('\n')
+  expect(artifact.sha1).toBeNull()
   expect(artifact.sha256).toBeNull()
 }
 
@@ -150,6 +151,7 @@ function expectUploaded(artifact: ArtifactRow, body: Buffer) {
   expect(artifact.status_reason).toBeNull()
   expect(artifact.status).toBe('UPLOADED')
   expect(Number(artifact.content_length)).toBe(body.length)
+  expect(artifact.sha1).toBe(createHash('sha1').update(body).digest('hex'))
   expect(artifact.sha256).toBe(sha256(body))
   expect(artifact.sha512).toBe(sha512(body))
 }

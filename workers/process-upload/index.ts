@@ -114,6 +114,7 @@ async function finish(ctx: Ctx, a: ArtifactInfo, result: Final): Promise<boolean
             // Verified bytes are at the served key from now on (see promote.ts).
             upload_key: null,
             content_length: result.scan.size,
+            sha1: result.scan.digests.sha1!.toString('hex'),
             sha256: result.scan.digests.sha256!.toString('hex'),
             sha512: result.scan.digests.sha512!.toString('hex'),
           }
@@ -121,6 +122,7 @@ async function finish(ctx: Ctx, a: ArtifactInfo, result: Final): Promise<boolean
             status: 'FAILED' as const,
             status_reason: oneLine(result.reason),
             content_length: null,
+            sha1: null,
             sha256: null,
             sha512: null,
           }

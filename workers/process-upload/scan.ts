@@ -7,7 +7,7 @@ import type { TarProbe } from './tar.ts'
 
 export interface ScanResult {
   size: number
-  /** Always sha256 and sha512, plus whatever the declared checksum needs. */
+  /** Always sha1, sha256 and sha512, plus whatever the declared checksum needs. */
   digests: Partial<Record<DigestAlgorithm, Buffer>>
 }
 
@@ -27,7 +27,7 @@ export async function scanObject(
   source: Readable,
   opts: { algorithms: readonly DigestAlgorithm[]; limits: UploadLimits; probe?: TarProbe; signal?: AbortSignal },
 ): Promise<ScanResult> {
-  const algorithms = new Set<DigestAlgorithm>(['sha256', 'sha512', ...opts.algorithms])
+  const algorithms = new Set<DigestAlgorithm>(['sha1', 'sha256', 'sha512', ...opts.algorithms])
   const hashes = new Map<DigestAlgorithm, Hash>([...algorithms].map((a) => [a, createHash(a)]))
   let size = 0
   const { probe, limits } = opts

@@ -136,6 +136,7 @@ export class Packuments {
             version: t.release.row.version,
             manifest: t.manifest,
             tarball: `${ctx.base}${artifactDownloadPath(t.row)}`,
+            sha1: t.row.sha1 ?? null,
             sha512: t.row.sha512,
             checksum: t.row.checksum,
             createdAt: t.row.created_at,

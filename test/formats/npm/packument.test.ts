@@ -49,6 +49,7 @@ describe('packument', () => {
           version: '1.0.0',
           manifest: { name: 'demo', dist: { tarball: 'http://elsewhere/x.tgz' }, version: '1.0.0' },
           tarball: 'http://gw/v1/accounts/a/artifacts/b/demo-1.0.0.tgz',
+          sha1: null,
           sha512,
           checksum: 'ABCDEF0123456789ABCDEF0123456789ABCDEF01',
           createdAt: '2024-10-02T00:00:00Z',
@@ -62,6 +63,37 @@ describe('packument', () => {
         `"integrity":"${integrityOf(sha512)}","shasum":"abcdef0123456789abcdef0123456789abcdef01"}}}}`,
     )
     expect(integrityOf(sha512)).toBe(`sha512-${Buffer.alloc(64, 0xff).toString('base64')}`)
+  })
+
+  it('takes shasum from the SHA-1 the worker measured, whatever the vendor declared', () => {
+    const version = {
+      version: '1.0.0',
+      manifest: { name: 'demo', version: '1.0.0' },
+      tarball: 'http://gw/t.tgz',
+      sha1: '0123456789abcdef0123456789abcdef01234567',
+      sha512: null,
+      createdAt: '2024-10-02T00:00:00Z',
+    }
+    const dist = (checksum: string | null, sha1: string | null = version.sha1) => {
+      const body = renderPackument({
+        name: 'demo',
+        created: '2024-10-01T00:00:00Z',
+        modified: '2024-10-02T00:00:00Z',
+        distTags: { latest: '1.0.0' },
+        versions: [{ ...version, sha1, checksum }],
+      })
+      return JSON.parse(body).versions['1.0.0'].dist
+    }
+    const measured = { tarball: 'http://gw/t.tgz', shasum: '0123456789abcdef0123456789abcdef01234567' }
+    expect(dist(null)).toEqual(measured)
+    expect(dist('ABCDEF0123456789ABCDEF0123456789ABCDEF01')).toEqual(measured)
+    expect(dist('sha512-whatever')).toEqual(measured)
+    // Verified before the worker measured SHA-1: a vendor's hex SHA-1 (checked by the worker) still serves.
+    expect(dist('ABCDEF0123456789ABCDEF0123456789ABCDEF01', null)).toEqual({
+      tarball: 'http://gw/t.tgz',
+      shasum: 'abcdef0123456789abcdef0123456789abcdef01',
+    })
+    expect(dist('sha512-whatever', null)).toEqual({ tarball: 'http://gw/t.tgz' })
   })
 })
 
