@@ -12,7 +12,7 @@
  *   run's directory (docker-registry is seeded from the same layout) and ingested by the real upload workers;
  * - the Tauri package `bench-tauri`: releases 1.0.0 and 1.1.0, each with a signed `bench.AppImage.tar.gz` for
  *   linux/x86_64.
- * Every artifact is UPLOADED with its bytes in the store, its sha256, sha512 and size (gems: sha256 of placeholder
+ * Every artifact is UPLOADED with its bytes in the store, its sha1, sha256, sha512 and size (gems: sha256 of placeholder
  * bytes, as the tests seed them), and the manifests the upload worker would have stored, so pages look like real
  * ones and redirects point at real objects. Draft releases wait for the cold cases to publish them through the API.
  */
@@ -86,6 +86,7 @@ const GEM = { name: 'bench_gem', releases: 20 }
 const OCI = { repository: 'app', version: '1.0.0', tag: 'latest' }
 const TAURI = { package: 'bench-tauri', versions: ['1.0.0', '1.1.0'], bundle: 'bench.AppImage.tar.gz' }
 
+const sha1 = (b: Buffer | string) => createHash('sha1').update(b).digest('hex')
 const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex')
 const sha512 = (b: Buffer | string) => createHash('sha512').update(b).digest('hex')
 
@@ -121,6 +122,7 @@ async function putFile(
     filename,
     status: 'UPLOADED',
     filesize: bytes.length,
+    sha1: sha1(bytes),
     sha256: sha256(bytes),
     sha512: sha512(bytes),
   })

@@ -399,6 +399,7 @@ export interface SeedArtifactInput {
   checksum?: string | null
   signature?: string | null
   sha256?: string | null
+  sha1?: string | null
   sha512?: string | null
   metadata?: Record<string, unknown>
   createdAt?: string
@@ -428,6 +429,7 @@ export async function seedArtifact(
     status_reason: null,
     content_length: input.filesize ?? null,
     sha256: input.sha256 ?? null,
+    sha1: input.sha1 ?? null,
     sha512: input.sha512 ?? null,
     metadata: JSON.stringify(input.metadata ?? {}),
     created_at: ts,
