@@ -4,8 +4,8 @@
  * the reference replaying the recorded answers (and, after the first, a new gateway process), checks both answer as
  * recorded, and measures each case with wrk: a warm-up of each target, then the measured runs alternating gateway,
  * reference (and foreign server), so a neighbour's load on this shared machine hits all alike. Rounds exist because
- * one Node.js process serves the same requests up to ~25% faster or slower than the next start of the same program
- * (where its code and heap land), steadily for its whole life: one start per target would make a ratio a draw.
+ * a Node.js process may serve the same requests up to ~25% faster or slower than the next start of the same
+ * program, and keep that pace: with one start per target, a ratio near 1× would be partly a draw.
  * Cold cases follow, since they publish releases and so change the pages.
  */
 import type { BenchCase, ColdCase, ForeignKind } from './cases.ts'

@@ -12,9 +12,10 @@
  *   run's directory (docker-registry is seeded from the same layout) and ingested by the real upload workers;
  * - the Tauri package `bench-tauri`: releases 1.0.0 and 1.1.0, each with a signed `bench.AppImage.tar.gz` for
  *   linux/x86_64.
- * Every artifact is UPLOADED with its bytes in the store, its sha1, sha256, sha512 and size (gems: sha256 of placeholder
- * bytes, as the tests seed them), and the manifests the upload worker would have stored, so pages look like real
- * ones and redirects point at real objects. Draft releases wait for the cold cases to publish them through the API.
+ * Every artifact is UPLOADED with its bytes in the store, its sha1, sha256, sha512 and size (gems: sha256 of
+ * placeholder bytes, as the tests seed them), and the manifests the upload worker would have stored, so pages look
+ * like real ones and redirects point at real objects. Draft releases wait for the cold cases to publish them
+ * through the API.
  */
 import { createHash, randomBytes } from 'node:crypto'
 import { mkdir } from 'node:fs/promises'
