@@ -36,12 +36,13 @@ interface Prepared {
   route: Answer
 }
 
-/** A server a case is measured on, and the request it gets there. */
+/** A server a case is measured on, the request it gets there, and the list its measured runs go into. */
 interface Target {
   url: string
   pid: number
   path: string
   headers: Record<string, string>
+  runs: Run[]
 }
 
 /** A wrk run with the CPU share (of one core) the target and wrk used during it. */
@@ -153,29 +154,30 @@ export async function measureCases(gw: Gateway, cases: BenchCase[], opts: LoadOp
       try {
         await checkReference(reference.url, prepared)
         for (const [at, p] of prepared.entries()) {
+          const result = results[at]
           const request = { path: p.path, headers: p.headers }
           const pair: Target[] = [
-            { url: gw.url, pid: gw.pid, ...request },
-            { url: reference.url, pid: reference.pid, ...request },
+            { url: gw.url, pid: gw.pid, ...request, runs: result.gateway },
+            { url: reference.url, pid: reference.pid, ...request, runs: result.reference },
           ]
           // Whichever goes first after the warm-ups alternates from one start to the next.
           const targets = round % 2 === 0 ? pair : [pair[1], pair[0]]
           const other = p.c.foreign && foreign.get(p.c.foreign.target)
           if (p.c.foreign && other) {
             const { path, headers } = p.c.foreign
-            targets.push({ url: other.url, pid: other.pid, path: path(gw.seeded), headers: headers(gw.seeded) })
+            result.foreign ??= { label: other.label, runs: [] }
+            targets.push({
+              url: other.url,
+              pid: other.pid,
+              path: path(gw.seeded),
+              headers: headers(gw.seeded),
+              runs: result.foreign.runs,
+            })
           }
           if (round === 0) process.stderr.write(`bench:   ${p.c.name}\n`)
           for (const t of targets) await wrk(t, opts.warmupSeconds)
-          const result = results[at]
-          if (other) result.foreign ??= { label: other.label, runs: [] }
           for (let i = 0; i < opts.runs; i++) {
-            for (const t of targets) {
-              const run = await wrk(t, opts.seconds)
-              if (t.url === gw.url) result.gateway.push(run)
-              else if (t.url === reference.url) result.reference.push(run)
-              else result.foreign?.runs.push(run)
-            }
+            for (const t of targets) t.runs.push(await wrk(t, opts.seconds))
           }
         }
       } finally {
