@@ -123,7 +123,7 @@ describe.skipIf(!tools.npm).each(['filesystem', 's3'] as const)('npm against pkg
     expect(log.slice(before).some((r) => /^\/v1\/engines\/npm\/(hello|@demo)/.test(r.url))).toBe(false)
   })
 
-  it('picks up a version published later with pkg@latest, and installs a dist-tag with pkg@beta', async () => {
+  it('picks up a version published later with pkg@latest, installs a dist-tag with pkg@beta and lists the tags', async () => {
     const dir = await project('latest-app', [`${nerf()}:_authToken=${licenseToken}`])
     expect((await npm(dir, ['install', 'hello'])).code).toBe(0)
     expect(await installed(dir, 'hello')).toBe('1.0.0')
@@ -144,6 +144,9 @@ describe.skipIf(!tools.npm).each(['filesystem', 's3'] as const)('npm against pkg
     const tagged = await npm(dir, ['install', 'hello@beta'])
     expect(tagged.code, tagged.stderr).toBe(0)
     expect(await installed(dir, 'hello')).toBe('2.0.0-beta.1')
+    const tags = await npm(dir, ['dist-tag', 'ls', 'hello'])
+    expect(tags.code, tags.stderr).toBe(0)
+    expect(tags.stdout).toBe('beta: 2.0.0-beta.1\nlatest: 1.1.0\n')
   })
 
   it('installs with _auth (Basic license:KEY)', async () => {

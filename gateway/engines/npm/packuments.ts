@@ -101,21 +101,29 @@ export interface PackumentContext {
   now: number
 }
 
+const JSON_TYPE = 'application/json; charset=utf-8'
+
+/** What a package shows a visibility class: its packument and its dist-tags (`npm dist-tag ls`). */
+interface PackumentViews {
+  page: RenderedBody | null
+  tags: RenderedBody | null
+}
+
 /**
  * Packuments renders each package document once per content revision, visibility class and base URL, and keeps
  * the bytes (bounded by size): a warm request, even for a 2 MB packument, serializes nothing.
  */
 export class Packuments {
-  readonly #cache = new IndexCache<{ page: RenderedBody | null }>({
+  readonly #cache = new IndexCache<PackumentViews>({
     max: 5000,
     maxSize: 256 * 1024 * 1024,
-    sizeOf: (v) => 256 + (v.page?.body.length ?? 0),
+    sizeOf: (v) => 256 + (v.page?.body.length ?? 0) + (v.tags?.body.length ?? 0),
   })
 
   constructor(readonly model: ReadModel) {}
 
-  /** packument is the package's document as the principal sees it, or null when it sees no version. */
-  get(ctx: PackumentContext, pkg: NpmPackage): Promise<{ page: RenderedBody | null }> | { page: RenderedBody | null } {
+  /** get renders the package's documents as the principal sees them; both are null when it sees no version. */
+  get(ctx: PackumentContext, pkg: NpmPackage): Promise<PackumentViews> | PackumentViews {
     const cls = visibilityClass(ctx.principal, ctx.now)
     const key = cacheKey('npm', ctx.snap.accountId, ctx.snap.serial, cls, pkg.id, ctx.base)
     return (
@@ -123,15 +131,16 @@ export class Packuments {
       this.#cache.getOrLoad(key, async () => {
         const all = await tarballs(this.model, ctx.snap, pkg)
         const visible = visibleTarballs(ctx.principal, all, ctx.now)
-        if (visible.length === 0) return { page: null }
+        if (visible.length === 0) return { page: null, tags: null }
         const isPublic =
           packageInScope(ANONYMOUS, pkg.facts) && sameRows(visible, visibleTarballs(ANONYMOUS, all, ctx.now))
         const modified = visible.map((t) => t.row.updated_at).sort()[visible.length - 1]
+        const distTags = distTagsOf(visible.map((t) => ({ version: t.release.row.version, tag: t.release.row.tag })))
         const body = renderPackument({
           name: pkg.key,
           created: pkg.createdAt,
           modified,
-          distTags: distTagsOf(visible.map((t) => ({ version: t.release.row.version, tag: t.release.row.tag }))),
+          distTags,
           versions: visible.map((t) => ({
             version: t.release.row.version,
             manifest: t.manifest,
@@ -142,7 +151,10 @@ export class Packuments {
             createdAt: t.row.created_at,
           })),
         })
-        return { page: renderedBody(body, 'application/json; charset=utf-8', isPublic) }
+        return {
+          page: renderedBody(body, JSON_TYPE, isPublic),
+          tags: renderedBody(JSON.stringify(distTags), JSON_TYPE, isPublic),
+        }
       })
     )
   }

@@ -22,7 +22,8 @@ function acceptsJson(accept: string | undefined): boolean {
  * `dist` whose `tarball` is the absolute, stable artifact download URL (lockfiles keep it): that route answers 303
  * to storage, and npm (which keeps `Authorization` across redirects to the same host name) drops its credentials
  * on the way to S3 on another host, while the filesystem store's signed URLs, on the gateway itself, ignore them.
- * `/-/…` (audit, whoami, login) answers 410 with an empty body, so npm carries on.
+ * `/-/package/<name>/dist-tags` answers the dist-tags of the versions the caller sees (`npm dist-tag ls`); the rest
+ * of `/-/…` (audit, whoami, login, changing dist-tags) answers 410 with an empty body, so npm carries on.
  * see: ../shared/spec/engines.md §2.3, §4.5 · ../shared/spec/clients.md §2
  */
 export async function npmEngine(fastify: FastifyInstance) {
@@ -37,7 +38,8 @@ export async function npmEngine(fastify: FastifyInstance) {
   const { readModel } = fastify
   const packuments = new Packuments(readModel)
 
-  async function servePackument(request: FastifyRequest, reply: FastifyReply, name: string) {
+  /** serve answers one of the package's views (packument or dist-tags) as the caller sees it. */
+  async function serve(request: FastifyRequest, reply: FastifyReply, name: string, view: 'page' | 'tags') {
     if (!isValidNpmName(name)) throw hidden(request, packageNotFound(name))
     if (!acceptsJson(request.headers.accept)) throw mimeTypeInvalid()
     const snap = await readModel.snapshot(request.account.id)
@@ -45,22 +47,31 @@ export async function npmEngine(fastify: FastifyInstance) {
     const { principal } = request
     if (!pkg || !packageInScope(principal, pkg.facts)) throw hidden(request, packageNotFound(name))
     const ctx = { snap, principal, base: fastify.absoluteBase(request), now: Date.now() }
-    const { page } = await packuments.get(ctx, pkg)
-    if (!page) throw hidden(request, packageNotFound(name))
-    return sendRendered(request, reply, page, { maxAge: 0 })
+    const rendered = (await packuments.get(ctx, pkg))[view]
+    if (!rendered) throw hidden(request, packageNotFound(name))
+    return sendRendered(request, reply, rendered, { maxAge: 0 })
   }
 
+  /** byName routes `<prefix>/name` and `<prefix>/@scope/name` (npm sends `@scope%2fname`, one segment) to a view. */
+  function byName(prefix: string, suffix: string, view: 'page' | 'tags') {
+    fastify.get<{ Params: { name: string } }>(
+      `${prefix}/:name${suffix}`,
+      { config: { replay: true } },
+      (request, reply) => serve(request, reply, request.params.name, view),
+    )
+    fastify.get<{ Params: { scope: string; name: string } }>(
+      `${prefix}/:scope/:name${suffix}`,
+      { config: { replay: true } },
+      (request, reply) => {
+        const { scope, name } = request.params
+        if (!scope.startsWith('@')) return reply.callNotFound()
+        return serve(request, reply, `${scope}/${name}`, view)
+      },
+    )
+  }
+
+  // Reading a package's dist-tags (`npm dist-tag ls`); changing them (PUT, DELETE) falls to the 410 below.
+  byName('/-/package', '/dist-tags', 'tags')
   fastify.all('/-/*', async (_request, reply) => reply.code(410).send())
-  fastify.get<{ Params: { name: string } }>('/:name', { config: { replay: true } }, (request, reply) =>
-    servePackument(request, reply, request.params.name),
-  )
-  fastify.get<{ Params: { scope: string; name: string } }>(
-    '/:scope/:name',
-    { config: { replay: true } },
-    (request, reply) => {
-      const { scope, name } = request.params
-      if (!scope.startsWith('@')) return reply.callNotFound()
-      return servePackument(request, reply, `${scope}/${name}`)
-    },
-  )
+  byName('', '', 'page')
 }

@@ -270,6 +270,53 @@ describe('npm engine', () => {
     expect(wrong.json().errors[0].code).toBe('LICENSE_INVALID')
   })
 
+  it('answers the dist-tags of the versions the caller sees (npm dist-tag ls), in both spellings', async () => {
+    const plain = await get('/v1/engines/npm/-/package/@test%2fbar/dist-tags', license(KEYS.plain))
+    expect(plain.statusCode).toBe(200)
+    expect(plain.headers['content-type']).toBe(JSON_TYPE)
+    expect(plain.headers['cache-control']).toBe('private, max-age=0, must-revalidate')
+    expect(plain.headers.etag).toBe(`"${createHash('md5').update(plain.body).digest('hex')}"`)
+    expect(plain.body).toBe('{"latest":"1.0.0-beta.2","beta":"1.0.0-beta.2"}')
+    const slash = await get('/v1/engines/npm/-/package/@test/bar/dist-tags', license(KEYS.plain))
+    expect(slash.body).toBe(plain.body)
+    const staff = await get('/v1/engines/npm/-/package/@test%2Fbar/dist-tags', admin())
+    expect(staff.body).toBe('{"latest":"1.0.0-beta.3","beta":"1.0.0-beta.2"}')
+    expect((await get('/v1/engines/npm/-/package/foo/dist-tags', license(KEYS.plain))).body).toBe('{"latest":"1.0.1"}')
+    const again = await get('/v1/engines/npm/-/package/@test%2fbar/dist-tags', {
+      ...license(KEYS.plain),
+      'if-none-match': plain.headers.etag as string,
+    })
+    expect(again.statusCode).toBe(304)
+    const open = await get('/v1/engines/npm/-/package/baz/dist-tags')
+    expect(open.body).toBe('{"latest":"2.0.0"}')
+    expect(open.headers['cache-control']).toBe('public, max-age=0, must-revalidate')
+  })
+
+  it('hides dist-tags like packuments: 404 with credentials, 401 without; changing them is 410', async () => {
+    for (const [path, headers] of [
+      ['foo', license(KEYS.other)],
+      ['@test%2fempty', admin()],
+      ['nope', admin()],
+    ] as const) {
+      const res = await get(`/v1/engines/npm/-/package/${path}/dist-tags`, headers)
+      expect(res.statusCode, path).toBe(404)
+      expect(res.json().errors[0].code).toBe('NOT_FOUND')
+    }
+    const anonymous = await get('/v1/engines/npm/-/package/foo/dist-tags')
+    expect(anonymous.statusCode).toBe(401)
+    expect(anonymous.headers['www-authenticate']).toBe('Bearer realm="pkgway"')
+    for (const method of ['PUT', 'DELETE'] as const) {
+      const res = await gw.app.inject({
+        method,
+        url: '/v1/engines/npm/-/package/foo/dist-tags/beta',
+        headers: { host: HOST, ...admin(), 'content-type': 'application/json' },
+        payload: '"1.0.0"',
+      })
+      expect(res.statusCode, method).toBe(410)
+      expect(res.body).toBe('')
+    }
+  })
+
   it('answers 410 with an empty body under /-/ (audit, whoami), whatever the method', async () => {
     for (const method of ['GET', 'POST', 'PUT'] as const) {
       const res = await gw.app.inject({
