@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import type { Writable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import type {
   KyselyPlugin,
@@ -13,7 +14,7 @@ import type {
 } from 'kysely'
 import { loadConfig } from '../../config/load.ts'
 import type { ConfigInput, PkgwayConfig } from '../../config/schema.ts'
-import { buildApp } from '../../gateway/app.ts'
+import { buildApp, loggerOptions } from '../../gateway/app.ts'
 import { bootstrap } from '../../gateway/catalog/bootstrap.ts'
 import { type Catalog, openCatalog } from '../../gateway/catalog/db.ts'
 import { registerFeed } from '../../gateway/catalog/revision-feed.ts'
@@ -56,6 +57,8 @@ export interface TestGatewayOptions {
   peer?: TestGateway
   /** Counts every statement the gateway sends to the catalog (the revision feed's own polls excluded). */
   counter?: StatementCounter
+  /** Receives the gateway's log lines (JSON, the production logger options) from `warn` up; none otherwise. */
+  log?: Writable
 }
 
 /** StatementCounter is a kysely plugin that counts the statements executed through the builder it wraps. */
@@ -112,7 +115,8 @@ export async function createTestGateway(opts: TestGatewayOptions = {}): Promise<
   const boot = opts.peer ? { account: opts.peer.account, createdToken: opts.peer.adminToken } : await bootstrap(catalog)
   const blobs = await createBlobStore(config, config.signingSecret!)
   const served = opts.counter ? counted(catalog, opts.counter) : catalog
-  const app = await buildApp({ config, catalog: served, blobs, signingSecret: config.signingSecret!, logger: false })
+  const logger = opts.log ? { ...(loggerOptions(config) as object), level: 'warn', stream: opts.log } : false
+  const app = await buildApp({ config, catalog: served, blobs, signingSecret: config.signingSecret!, logger })
   let url = ''
   if (opts.listen) url = (await app.listen({ host: '127.0.0.1', port: 0 })).replace('localhost', '127.0.0.1')
   return {

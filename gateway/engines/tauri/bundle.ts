@@ -54,7 +54,7 @@ export function candidates(
 /**
  * pickBundle returns the best candidate that has a signature the updater can verify (it refuses an update
  * without one): the artifact's `signature` attribute, else the bytes of the verified sibling `<filename>.sig`
- * of the same release. Candidates without either are skipped; none left → null (204).
+ * of the same release. Candidates without either are skipped, each told to `unsigned`; none left → null (204).
  */
 export async function pickBundle(
   blobs: BlobStore,
@@ -64,10 +64,12 @@ export async function pickBundle(
   release: LoadedRelease,
   platform: string,
   arch: string,
+  unsigned: (row: ArtifactRow) => void,
 ): Promise<Bundle | null> {
   for (const row of candidates(snap, principal, now, release, platform, arch)) {
     const signature = tauriSignature(row.signature) ?? (await sidecarSignature(blobs, snap, row))
     if (signature) return { row, signature }
+    unsigned(row)
   }
   return null
 }

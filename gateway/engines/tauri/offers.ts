@@ -1,4 +1,6 @@
+import type { FastifyBaseLogger } from 'fastify'
 import type { Principal } from '../../auth/principal.ts'
+import type { ArtifactRow } from '../../catalog/types.ts'
 import { cacheKey, IndexCache } from '../../cache/index-cache.ts'
 import type { AccountSnapshot, LoadedRelease } from '../../read-model/account-snapshot.ts'
 import { artifactDownloadPath } from '../../read-model/links.ts'
@@ -48,7 +50,10 @@ export class TauriOffers {
     sizeOf: (o) => 256 + (o.body?.length ?? 0),
   })
 
-  constructor(readonly blobs: BlobStore) {}
+  constructor(
+    readonly blobs: BlobStore,
+    readonly log: FastifyBaseLogger,
+  ) {}
 
   /** key names the cached answer of a check (the query string holds platform, arch, channel and constraint). */
   key(ctx: OfferContext): string {
@@ -69,7 +74,9 @@ export class TauriOffers {
       constraint: query.constraint,
     })
     if (!upgrade) return { upgradeId: null, body: null }
-    const bundle = await pickBundle(this.blobs, snap, principal, now, upgrade, query.platform, query.arch)
+    const bundle = await pickBundle(this.blobs, snap, principal, now, upgrade, query.platform, query.arch, (row) =>
+      this.#warnUnsigned(snap, upgrade, row),
+    )
     if (!bundle) return { upgradeId: upgrade.row.id, body: null }
     const body = {
       version: upgrade.row.version,
@@ -79,5 +86,20 @@ export class TauriOffers {
       signature: bundle.signature,
     }
     return { upgradeId: upgrade.row.id, body: Buffer.from(JSON.stringify(body), 'utf8') }
+  }
+
+  /**
+   * warnUnsigned tells the operator, once per artifact and content revision, why a bundle is never offered: the
+   * updater would refuse it, so its users only ever hear "no update" (a keygen CLI Ed25519ph signature, say).
+   */
+  #warnUnsigned(snap: AccountSnapshot, release: LoadedRelease, row: ArtifactRow): void {
+    snap.memo(`tauri:unsigned:${row.id}`, () => {
+      this.log.warn(
+        { artifact: row.id, filename: row.filename, release: release.row.id, version: release.row.version },
+        'tauri: bundle not offered: neither its signature nor a verified <filename>.sig in its release is a ' +
+          'minisign signature the updater can verify (the output of `tauri signer sign`)',
+      )
+      return true
+    })
   }
 }

@@ -65,7 +65,7 @@ export async function tauriEngine(fastify: FastifyInstance) {
   useJsonErrors(fastify)
   await fastify.register(authenticate, { challenge: 'Bearer', realm: 'keygen' })
   const { readModel } = fastify
-  const offers = new TauriOffers(fastify.blobs)
+  const offers = new TauriOffers(fastify.blobs, fastify.log)
 
   fastify.get<{ Params: { package: string } }>('/:package', { config: { replay: true } }, async (request, reply) => {
     requireAcceptable(request.headers.accept)

@@ -1,3 +1,4 @@
+import { Writable } from 'node:stream'
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { bumpRevision } from '../../../gateway/catalog/accounts.ts'
@@ -151,15 +152,26 @@ const cases: Case[] = [
 
 let gw: TestGateway
 const offered: Record<string, { id: string; signature: string | null; sigText?: string }> = {}
+/** Each case's upgrade release. */
+const upgrades: Record<string, string> = {}
+/** The gateway's warnings, parsed. */
+const warnings: Array<Record<string, unknown>> = []
 
 beforeAll(async () => {
-  gw = await createTestGateway()
+  const log = new Writable({
+    write(chunk, _encoding, callback) {
+      for (const line of chunk.toString().split('\n').filter(Boolean)) warnings.push(JSON.parse(line))
+      callback()
+    },
+  })
+  gw = await createTestGateway({ log })
   const { db } = gw.catalog
   const product = await seedProduct(db, gw.account, { strategy: 'LICENSED' })
   for (const [i, c] of cases.entries()) {
     const pkg = await seedPackage(db, gw.account, { product, key: `case-${i}`, engine: 'tauri' })
     await seedRelease(db, gw.account, { product, package: pkg, version: '1.0.0', status: 'PUBLISHED' })
     const release = await seedRelease(db, gw.account, { product, package: pkg, version: '1.1.0', status: 'PUBLISHED' })
+    upgrades[c.name] = release.id
     const rows = await seedBundles(db, gw.blobs, gw.account, release, c.files)
     if (c.name === 'a .sig file not uploaded yet: 204') {
       await db.updateTable('artifacts').set({ status: 'PROCESSING' }).where('id', '=', rows['a.exe.sig'].id).execute()
@@ -199,6 +211,33 @@ describe('the bundle offered for a platform', () => {
     else if (want.signature?.startsWith('untrusted comment:'))
       expect(body.signature).toBe(Buffer.from(want.signature).toString('base64'))
     else expect(body.signature).toBe(want.signature)
+  })
+})
+
+describe('bundles never offered', () => {
+  it('are logged once per artifact and revision, naming the file, so the vendor learns why users see no update', async () => {
+    const name = 'nothing signed: 204'
+    const i = cases.findIndex((c) => c.name === name)
+    const check = () =>
+      gw.app.inject({
+        url: `/v1/engines/tauri/case-${i}?platform=linux&arch=x86_64&version=1.0.0&again=${Math.random()}`,
+        headers: { ...UPDATER_HEADERS, authorization: `Bearer ${gw.adminToken}` },
+      })
+    expect((await check()).statusCode).toBe(204)
+    expect((await check()).statusCode).toBe(204)
+    const logged = warnings.filter((w) => String(w.msg).startsWith('tauri: bundle not offered'))
+    const ofCase = logged.filter((w) => w.release === upgrades[name])
+    expect(ofCase.map((w) => w.filename).sort()).toEqual(['a.exe', 'a.msi'])
+    for (const w of ofCase) {
+      expect(w.level).toBe(40)
+      expect(w.version).toBe('1.1.0')
+      expect(w.artifact).toMatch(/^[0-9a-f-]{36}$/)
+      expect(w.msg).toBe(
+        'tauri: bundle not offered: neither its signature nor a verified <filename>.sig in its release is a ' +
+          'minisign signature the updater can verify (the output of `tauri signer sign`)',
+      )
+    }
+    expect(JSON.stringify(logged)).not.toContain(ED25519PH)
   })
 })
 
