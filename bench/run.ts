@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --seconds 5 --connections 32 --starts 3 --runs 1 --warmup 1 --cold-reps 5
+ * `npm run bench [-- --quick] [-- --seconds 5 --connections 32 --starts 5 --runs 1 --warmup 1 --cold-reps 5
  *  --catalog both|sqlite|postgres --only <text>]`
  *
  * Measures the gateway's warm read path against a bare Fastify server answering the same bytes, side by side in
@@ -50,7 +50,7 @@ function settings() {
     seconds: int('seconds', values.seconds, quick ? 2 : 5, 1, 60),
     warmupSeconds: int('warmup', values.warmup, 1, 1, 30),
     connections: int('connections', values.connections, 32, 1, 1024),
-    starts: int('starts', values.starts, 3, 1, 9),
+    starts: int('starts', values.starts, 5, 1, 9),
     runs: int('runs', values.runs, 1, 1, 9),
   }
   const coldReps = int('cold-reps', values['cold-reps'], quick ? 3 : 5, 0, 20)
